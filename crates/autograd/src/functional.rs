@@ -1,0 +1,240 @@
+//! The functional API, mirroring `torch.autograd.functional` and `jax`.
+//!
+//! Each function takes a closure that builds the output from input `Var`s
+//! (and constants on the same tape) and plain tensors in; it runs the
+//! closure on a fresh tape, which is dropped before returning. A closure
+//! stored in a variable can be passed by reference (`&f`) any number of times.
+//!
+//! ```
+//! use curvature_autograd::{functional, Tape, Tensor, Var};
+//! // Rosenbrock: f(x, y) = (1 - x)^2 + 100 (y - x^2)^2
+//! let f = |_: &Tape<f64>, p: &[Var<f64>]| {
+//!     let (x, y) = (&p[0], &p[1]);
+//!     (1.0 - x).square().sum() + (y - &x.square()).square().sum() * 100.0
+//! };
+//! let at = [Tensor::scalar(1.0), Tensor::scalar(1.0)];
+//! let h = functional::hessian(&f, &at);
+//! assert_eq!(h.to_vec(), vec![802.0, -400.0, -400.0, 200.0]);
+//! let hv = functional::hvp(&f, &at, &[Tensor::scalar(1.0), Tensor::scalar(0.0)]);
+//! assert_eq!((hv[0].item(), hv[1].item()), (802.0, -400.0));
+//! ```
+
+use rand::Rng;
+
+use crate::{Element, GradOptions, Tape, Tensor, Var};
+
+/// Runs `f` on a fresh tape with each input as a leaf that requires grad.
+fn trace<T: Element, F>(f: F, inputs: &[Tensor<T>]) -> (Tape<T>, Vec<Var<T>>, Var<T>)
+where
+    F: Fn(&Tape<T>, &[Var<T>]) -> Var<T>,
+{
+    let tape = Tape::new();
+    let vars: Vec<Var<T>> = inputs.iter().map(|x| tape.var(x.clone())).collect();
+    let output = f(&tape, &vars);
+    (tape, vars, output)
+}
+
+fn check_like<T: Element>(op: &str, what: &str, inputs: &[Tensor<T>], others: &[Tensor<T>]) {
+    assert_eq!(
+        inputs.len(),
+        others.len(),
+        "{op}: {} inputs but {} {what}",
+        inputs.len(),
+        others.len()
+    );
+    for (k, (x, v)) in inputs.iter().zip(others).enumerate() {
+        assert_eq!(
+            x.shape(),
+            v.shape(),
+            "{op}: {what} {k} has shape {:?} but input {k} has shape {:?}",
+            v.shape(),
+            x.shape()
+        );
+    }
+}
+
+/// `<a, b>` summed over all pairs, as a scalar `Var`.
+fn dot<T: Element>(tape: &Tape<T>, vars: &[Var<T>], tensors: &[Tensor<T>]) -> Var<T> {
+    vars.iter()
+        .zip(tensors)
+        .map(|(g, v)| (g * &tape.constant(v.clone())).sum())
+        .reduce(|a, b| &a + &b)
+        .unwrap_or_else(|| tape.scalar(T::zero()))
+}
+
+/// The gradient of a scalar function at `inputs`.
+pub fn grad<T: Element, F>(f: F, inputs: &[Tensor<T>]) -> Vec<Tensor<T>>
+where
+    F: Fn(&Tape<T>, &[Var<T>]) -> Var<T>,
+{
+    value_and_grad(f, inputs).1
+}
+
+/// The value and the gradient of a scalar function at `inputs`.
+pub fn value_and_grad<T: Element, F>(f: F, inputs: &[Tensor<T>]) -> (Tensor<T>, Vec<Tensor<T>>)
+where
+    F: Fn(&Tape<T>, &[Var<T>]) -> Var<T>,
+{
+    let (tape, vars, y) = trace(f, inputs);
+    let refs: Vec<&Var<T>> = vars.iter().collect();
+    let grads = tape.grad(&y, &refs);
+    (y.value(), grads)
+}
+
+/// The vector-Jacobian product `v^T J` of a (tensor-valued) function, with
+/// its value; `v` has the output's shape.
+pub fn vjp<T: Element, F>(f: F, inputs: &[Tensor<T>], v: &Tensor<T>) -> (Tensor<T>, Vec<Tensor<T>>)
+where
+    F: Fn(&Tape<T>, &[Var<T>]) -> Var<T>,
+{
+    let (tape, vars, y) = trace(f, inputs);
+    let refs: Vec<&Var<T>> = vars.iter().collect();
+    let options = GradOptions::new().grad_output(v.clone());
+    let grads = tape
+        .try_grad(&y, &refs, &options)
+        .unwrap_or_else(|e| panic!("vjp: {e}"));
+    (y.value(), grads)
+}
+
+/// The Jacobian-vector product `J v` with the function's value, by the
+/// double-vjp trick: `u -> J^T u` is linear in `u`, and its own vjp with
+/// `v` is `J v`. Two reverse sweeps; no forward mode needed.
+pub fn jvp<T: Element, F>(
+    f: F,
+    inputs: &[Tensor<T>],
+    tangents: &[Tensor<T>],
+) -> (Tensor<T>, Tensor<T>)
+where
+    F: Fn(&Tape<T>, &[Var<T>]) -> Var<T>,
+{
+    check_like("jvp", "tangent", inputs, tangents);
+    let (tape, vars, y) = trace(f, inputs);
+    let refs: Vec<&Var<T>> = vars.iter().collect();
+    let u = tape.var(Tensor::zeros(&y.shape()));
+    let jt_u = tape.grad_graph(&(&y * &u).sum(), &refs);
+    let jv = tape.grad(&dot(&tape, &jt_u, tangents), &[&u]);
+    (y.value(), jv.into_iter().next().expect("one input"))
+}
+
+/// The Hessian-vector product `H v` of a scalar function: reverse over
+/// reverse, `grad(<grad f(x), v>)`, two sweeps and never the full `H`.
+pub fn hvp<T: Element, F>(f: F, inputs: &[Tensor<T>], v: &[Tensor<T>]) -> Vec<Tensor<T>>
+where
+    F: Fn(&Tape<T>, &[Var<T>]) -> Var<T>,
+{
+    check_like("hvp", "v", inputs, v);
+    let (tape, vars, y) = trace(f, inputs);
+    let refs: Vec<&Var<T>> = vars.iter().collect();
+    let g = tape.grad_graph(&y, &refs);
+    tape.grad(&dot(&tape, &g, v), &refs)
+}
+
+/// The vector-Hessian product `v^T H`: the same computation as [`hvp`]
+/// (the Hessian of a twice continuously differentiable function is
+/// symmetric), kept under PyTorch's name.
+pub fn vhp<T: Element, F>(f: F, inputs: &[Tensor<T>], v: &[Tensor<T>]) -> Vec<Tensor<T>>
+where
+    F: Fn(&Tape<T>, &[Var<T>]) -> Var<T>,
+{
+    hvp(f, inputs, v)
+}
+
+/// The full Hessian of a scalar function over the flattened concatenation
+/// of its inputs: an `[n, n]` tensor, `n` the total number of elements.
+/// One gradient with its graph kept, then one sweep per row.
+pub fn hessian<T: Element, F>(f: F, inputs: &[Tensor<T>]) -> Tensor<T>
+where
+    F: Fn(&Tape<T>, &[Var<T>]) -> Var<T>,
+{
+    let (tape, vars, y) = trace(f, inputs);
+    let refs: Vec<&Var<T>> = vars.iter().collect();
+    let g = tape.grad_graph(&y, &refs);
+    let flat: Vec<Var<T>> = g.iter().map(Var::flatten).collect();
+    let flat_refs: Vec<&Var<T>> = flat.iter().collect();
+    let g_flat = Var::concat(&flat_refs, 0);
+    let n = g_flat.numel();
+    let mut data = Vec::with_capacity(n * n);
+    for i in 0..n {
+        let mut e = vec![T::zero(); n];
+        e[i] = T::one();
+        let options = GradOptions::new().grad_output(Tensor::from_vec(e, &[n]));
+        let row = tape
+            .try_grad(&g_flat, &refs, &options)
+            .expect("seed has the gradient's shape");
+        for r in &row {
+            data.extend_from_slice(r.as_slice());
+        }
+    }
+    Tensor::from_vec(data, &[n, n])
+}
+
+/// The Jacobian of a (tensor-valued) function, one tensor per input with
+/// shape `output.shape ++ input.shape`, as `torch.autograd.functional.jacobian`.
+pub fn jacobian<T: Element, F>(f: F, inputs: &[Tensor<T>]) -> Vec<Tensor<T>>
+where
+    F: Fn(&Tape<T>, &[Var<T>]) -> Var<T>,
+{
+    let (tape, vars, y) = trace(f, inputs);
+    let refs: Vec<&Var<T>> = vars.iter().collect();
+    let out_shape = y.shape();
+    let m = y.numel();
+    let mut rows: Vec<Vec<T>> = inputs
+        .iter()
+        .map(|x| Vec::with_capacity(m * x.numel()))
+        .collect();
+    for j in 0..m {
+        let mut e = vec![T::zero(); m];
+        e[j] = T::one();
+        let options = GradOptions::new().grad_output(Tensor::from_vec(e, &out_shape));
+        let row = tape
+            .try_grad(&y, &refs, &options)
+            .expect("seed has the output's shape");
+        for (acc, r) in rows.iter_mut().zip(&row) {
+            acc.extend_from_slice(r.as_slice());
+        }
+    }
+    rows.into_iter()
+        .zip(inputs)
+        .map(|(data, x)| {
+            let shape: Vec<usize> = out_shape.iter().chain(x.shape()).copied().collect();
+            Tensor::from_vec(data, &shape)
+        })
+        .collect()
+}
+
+/// Hutchinson's estimate of the Hessian's diagonal: the mean of `z ⊙ Hz`
+/// over `n_samples` Rademacher vectors `z` drawn from `rng`. Exact, for
+/// every draw, when the Hessian is diagonal; unbiased for the diagonal
+/// (not the row sums) of any Hessian, since `E[z_i z_j] = δ_ij`.
+/// One gradient with its graph kept, then one sweep per sample.
+pub fn hutchinson_diagonal<T: Element, F, R>(
+    f: F,
+    inputs: &[Tensor<T>],
+    n_samples: usize,
+    rng: &mut R,
+) -> Vec<Tensor<T>>
+where
+    F: Fn(&Tape<T>, &[Var<T>]) -> Var<T>,
+    R: Rng + ?Sized,
+{
+    assert!(
+        n_samples >= 1,
+        "hutchinson_diagonal: n_samples must be at least 1, got 0"
+    );
+    let (tape, vars, y) = trace(f, inputs);
+    let refs: Vec<&Var<T>> = vars.iter().collect();
+    let g = tape.grad_graph(&y, &refs);
+    let mut sums: Vec<Tensor<T>> = inputs.iter().map(Tensor::zeros_like).collect();
+    for _ in 0..n_samples {
+        let z: Vec<Tensor<T>> = inputs
+            .iter()
+            .map(|x| Tensor::rademacher(x.shape(), rng))
+            .collect();
+        let hz = tape.grad(&dot(&tape, &g, &z), &refs);
+        for ((s, z), hz) in sums.iter_mut().zip(&z).zip(&hz) {
+            *s = &*s + &(z * hz);
+        }
+    }
+    let scale = T::one() / T::from_f64(n_samples as f64);
+    sums.iter().map(|s| s.mul_scalar(scale)).collect()
+}

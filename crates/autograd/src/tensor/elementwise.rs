@@ -1,0 +1,303 @@
+//! Element-wise kernels on tensors: unary maps and binary ops with
+//! PyTorch broadcasting.
+
+use std::ops::{Add, Div, Mul, Neg, Sub};
+
+use super::Tensor;
+use crate::shape::{broadcast_shapes, broadcast_strides, numel};
+use crate::{Element, Shape};
+
+/// Writes `f(a[ia], b[ib])` for every index of `out_shape`, reading `a` and
+/// `b` through broadcast strides (0 on expanded dimensions).
+fn broadcast_zip<T: Copy, F: Fn(T, T) -> T>(
+    a: &[T],
+    sa: &[usize],
+    b: &[T],
+    sb: &[usize],
+    out_shape: &[usize],
+    f: F,
+) -> Vec<T> {
+    let n = numel(out_shape);
+    let mut out = Vec::with_capacity(n);
+    let rank = out_shape.len();
+    if rank == 0 {
+        out.push(f(a[0], b[0]));
+        return out;
+    }
+    let last = rank - 1;
+    let inner = out_shape[last];
+    if inner == 0 || n == 0 {
+        return out;
+    }
+    let (ia, ib) = (sa[last], sb[last]);
+    let mut index: Shape = Shape::from_elem(0, last);
+    let (mut oa, mut ob) = (0usize, 0usize);
+    for _ in 0..n / inner {
+        match (ia, ib) {
+            (1, 1) => out.extend(
+                a[oa..oa + inner]
+                    .iter()
+                    .zip(&b[ob..ob + inner])
+                    .map(|(&x, &y)| f(x, y)),
+            ),
+            (1, 0) => {
+                let y = b[ob];
+                out.extend(a[oa..oa + inner].iter().map(|&x| f(x, y)));
+            }
+            (0, 1) => {
+                let x = a[oa];
+                out.extend(b[ob..ob + inner].iter().map(|&y| f(x, y)));
+            }
+            _ => out.extend((0..inner).map(|j| f(a[oa + j * ia], b[ob + j * ib]))),
+        }
+        for d in (0..last).rev() {
+            index[d] += 1;
+            oa += sa[d];
+            ob += sb[d];
+            if index[d] < out_shape[d] {
+                break;
+            }
+            oa -= sa[d] * out_shape[d];
+            ob -= sb[d] * out_shape[d];
+            index[d] = 0;
+        }
+    }
+    out
+}
+
+impl<T: Element> Tensor<T> {
+    /// Applies `f` to every element.
+    pub fn map(&self, f: impl Fn(T) -> T) -> Self {
+        Self::from_parts(
+            self.as_slice().iter().map(|&x| f(x)).collect(),
+            self.shape.clone(),
+        )
+    }
+
+    /// Combines two tensors element-wise with broadcasting. Panics with a
+    /// message naming `op` and both shapes when they do not broadcast.
+    pub fn zip_map(&self, other: &Self, op: &str, f: impl Fn(T, T) -> T) -> Self {
+        if self.shape == other.shape {
+            let data = self
+                .as_slice()
+                .iter()
+                .zip(other.as_slice())
+                .map(|(&a, &b)| f(a, b))
+                .collect();
+            return Self::from_parts(data, self.shape.clone());
+        }
+        let out_shape = broadcast_shapes(self.shape(), other.shape()).unwrap_or_else(|| {
+            panic!(
+                "{op}: shapes {:?} and {:?} cannot be broadcast together",
+                self.shape(),
+                other.shape()
+            )
+        });
+        let sa = broadcast_strides(self.shape(), &out_shape);
+        let sb = broadcast_strides(other.shape(), &out_shape);
+        let data = broadcast_zip(self.as_slice(), &sa, other.as_slice(), &sb, &out_shape, f);
+        Self::from_parts(data, out_shape)
+    }
+
+    /// `self + other`, broadcasting.
+    pub fn add(&self, other: &Self) -> Self {
+        self.zip_map(other, "add", |a, b| a + b)
+    }
+    /// `self - other`, broadcasting.
+    pub fn sub(&self, other: &Self) -> Self {
+        self.zip_map(other, "sub", |a, b| a - b)
+    }
+    /// `self * other`, broadcasting.
+    pub fn mul(&self, other: &Self) -> Self {
+        self.zip_map(other, "mul", |a, b| a * b)
+    }
+    /// `self / other`, broadcasting.
+    pub fn div(&self, other: &Self) -> Self {
+        self.zip_map(other, "div", |a, b| a / b)
+    }
+    /// `self + s` for every element.
+    pub fn add_scalar(&self, s: T) -> Self {
+        self.map(|x| x + s)
+    }
+    /// `self * s` for every element.
+    pub fn mul_scalar(&self, s: T) -> Self {
+        self.map(|x| x * s)
+    }
+    /// `-self`.
+    pub fn neg(&self) -> Self {
+        self.map(|x| -x)
+    }
+    /// `e^x`.
+    pub fn exp(&self) -> Self {
+        self.map(T::exp)
+    }
+    /// Natural logarithm.
+    pub fn log(&self) -> Self {
+        self.map(T::ln)
+    }
+    /// Square root.
+    pub fn sqrt(&self) -> Self {
+        self.map(T::sqrt)
+    }
+    /// `x^p` for a constant exponent `p`.
+    pub fn powf(&self, p: T) -> Self {
+        self.map(|x| x.powf(p))
+    }
+    /// `x^2`.
+    pub fn square(&self) -> Self {
+        self.map(|x| x * x)
+    }
+    /// `|x|`.
+    pub fn abs(&self) -> Self {
+        self.map(T::abs)
+    }
+    /// `sign(x)`: -1, 0 or 1 (0 at 0, as PyTorch).
+    pub fn sign(&self) -> Self {
+        self.map(|x| {
+            if x > T::zero() {
+                T::one()
+            } else if x < T::zero() {
+                -T::one()
+            } else {
+                T::zero()
+            }
+        })
+    }
+    /// Hyperbolic tangent.
+    pub fn tanh(&self) -> Self {
+        self.map(T::tanh)
+    }
+    /// Logistic sigmoid `1 / (1 + e^-x)`, without overflow for large `|x|`.
+    pub fn sigmoid(&self) -> Self {
+        self.map(|x| {
+            if x >= T::zero() {
+                T::one() / (T::one() + (-x).exp())
+            } else {
+                let e = x.exp();
+                e / (T::one() + e)
+            }
+        })
+    }
+    /// `max(x, 0)`.
+    pub fn relu(&self) -> Self {
+        self.map(|x| if x > T::zero() { x } else { T::zero() })
+    }
+    /// 1 where `x > 0`, else 0.
+    pub fn positive_mask(&self) -> Self {
+        self.map(|x| if x > T::zero() { T::one() } else { T::zero() })
+    }
+    /// `log(1 + e^x)`, computed as `max(x, 0) + log1p(e^-|x|)` so it never overflows.
+    pub fn softplus(&self) -> Self {
+        self.map(|x| x.max(T::zero()) + (-x.abs()).exp().ln_1p())
+    }
+    /// The standard normal CDF `Phi(x) = (1 + erf(x / sqrt 2)) / 2`.
+    pub fn normal_cdf(&self) -> Self {
+        let half = T::from_f64(0.5);
+        let inv_sqrt2 = T::from_f64(std::f64::consts::FRAC_1_SQRT_2);
+        self.map(|x| half * (T::one() + (x * inv_sqrt2).erf()))
+    }
+    /// Sine.
+    pub fn sin(&self) -> Self {
+        self.map(T::sin)
+    }
+    /// Cosine.
+    pub fn cos(&self) -> Self {
+        self.map(T::cos)
+    }
+}
+
+macro_rules! tensor_binary_ops {
+    ($($trait:ident $method:ident),*) => {$(
+        impl<T: Element> $trait<&Tensor<T>> for &Tensor<T> {
+            type Output = Tensor<T>;
+            fn $method(self, rhs: &Tensor<T>) -> Tensor<T> {
+                Tensor::$method(self, rhs)
+            }
+        }
+        impl<T: Element> $trait<Tensor<T>> for Tensor<T> {
+            type Output = Tensor<T>;
+            fn $method(self, rhs: Tensor<T>) -> Tensor<T> {
+                Tensor::$method(&self, &rhs)
+            }
+        }
+    )*};
+}
+tensor_binary_ops!(Add add, Sub sub, Mul mul, Div div);
+
+macro_rules! tensor_scalar_ops {
+    ($($t:ty),*) => {$(
+        impl Add<$t> for &Tensor<$t> {
+            type Output = Tensor<$t>;
+            fn add(self, s: $t) -> Tensor<$t> { self.add_scalar(s) }
+        }
+        impl Sub<$t> for &Tensor<$t> {
+            type Output = Tensor<$t>;
+            fn sub(self, s: $t) -> Tensor<$t> { self.add_scalar(-s) }
+        }
+        impl Mul<$t> for &Tensor<$t> {
+            type Output = Tensor<$t>;
+            fn mul(self, s: $t) -> Tensor<$t> { self.mul_scalar(s) }
+        }
+        impl Div<$t> for &Tensor<$t> {
+            type Output = Tensor<$t>;
+            fn div(self, s: $t) -> Tensor<$t> { self.map(|x| x / s) }
+        }
+        impl Mul<&Tensor<$t>> for $t {
+            type Output = Tensor<$t>;
+            fn mul(self, t: &Tensor<$t>) -> Tensor<$t> { t.mul_scalar(self) }
+        }
+        impl Add<&Tensor<$t>> for $t {
+            type Output = Tensor<$t>;
+            fn add(self, t: &Tensor<$t>) -> Tensor<$t> { t.add_scalar(self) }
+        }
+    )*};
+}
+tensor_scalar_ops!(f32, f64);
+
+impl<T: Element> Neg for &Tensor<T> {
+    type Output = Tensor<T>;
+    fn neg(self) -> Tensor<T> {
+        Tensor::neg(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broadcasting_matches_pytorch_on_every_layout() {
+        let a = Tensor::from_vec((0..6).map(f64::from).collect(), &[2, 3]);
+        let col = Tensor::from_vec(vec![10.0, 20.0], &[2, 1]);
+        let row = Tensor::from_vec(vec![1.0, 2.0, 3.0], &[3]);
+        assert_eq!(
+            (&a + &col).to_vec(),
+            vec![10.0, 11.0, 12.0, 23.0, 24.0, 25.0]
+        );
+        assert_eq!((&a * &row).to_vec(), vec![0.0, 2.0, 6.0, 3.0, 8.0, 15.0]);
+        assert_eq!((&col + &row).shape(), &[2, 3]);
+        assert_eq!(
+            (&col - &row).to_vec(),
+            vec![9.0, 8.0, 7.0, 19.0, 18.0, 17.0]
+        );
+        let s = Tensor::scalar(2.0);
+        assert_eq!((&a / &s).shape(), &[2, 3]);
+    }
+
+    #[test]
+    #[should_panic(expected = "mul: shapes [2, 3] and [2] cannot be broadcast together")]
+    fn broadcasting_failure_names_op_and_shapes() {
+        let a = Tensor::<f32>::zeros(&[2, 3]);
+        let _ = &a * &Tensor::zeros(&[2]);
+    }
+
+    #[test]
+    fn stable_forms_do_not_overflow() {
+        let x = Tensor::from_vec(vec![-1000.0_f32, 0.0, 1000.0], &[3]);
+        assert_eq!(x.sigmoid().to_vec(), vec![0.0, 0.5, 1.0]);
+        let sp = x.softplus().to_vec();
+        assert_eq!(sp[0], 0.0);
+        assert!((sp[1] - std::f32::consts::LN_2).abs() < 1e-7);
+        assert_eq!(sp[2], 1000.0);
+    }
+}

@@ -1,0 +1,298 @@
+//! Layout ops: reshape, broadcast, transpose, concat, narrow, gather/scatter.
+
+use super::Tensor;
+use crate::shape::{broadcast_strides, broadcasts_to, check_dim, contiguous_strides, numel};
+use crate::{Element, Shape};
+
+/// Reads `src` through `strides` in the order of `out_shape` (row-major).
+fn strided_copy<T: Copy>(src: &[T], strides: &[usize], out_shape: &[usize]) -> Vec<T> {
+    let n = numel(out_shape);
+    let mut out = Vec::with_capacity(n);
+    if out_shape.is_empty() {
+        out.push(src[0]);
+        return out;
+    }
+    if n == 0 {
+        return out;
+    }
+    let last = out_shape.len() - 1;
+    let (inner, step) = (out_shape[last], strides[last]);
+    let mut index = Shape::from_elem(0, last);
+    let mut offset = 0usize;
+    for _ in 0..n / inner {
+        match step {
+            0 => out.extend(std::iter::repeat_n(src[offset], inner)),
+            1 => out.extend_from_slice(&src[offset..offset + inner]),
+            _ => out.extend((0..inner).map(|j| src[offset + j * step])),
+        }
+        for d in (0..last).rev() {
+            index[d] += 1;
+            offset += strides[d];
+            if index[d] < out_shape[d] {
+                break;
+            }
+            offset -= strides[d] * out_shape[d];
+            index[d] = 0;
+        }
+    }
+    out
+}
+
+/// `(outer, size, inner)`: the element counts before, along and after `dim`.
+fn split_at_dim(shape: &[usize], dim: usize) -> (usize, usize, usize) {
+    (
+        shape[..dim].iter().product(),
+        shape[dim],
+        shape[dim + 1..].iter().product(),
+    )
+}
+
+impl<T: Copy> Tensor<T> {
+    /// The same elements viewed with another shape of the same element
+    /// count (no copy). Panics, naming both shapes, otherwise.
+    pub fn reshape(&self, shape: &[usize]) -> Self {
+        assert_eq!(
+            numel(shape),
+            self.numel(),
+            "reshape: cannot reshape a tensor of shape {:?} ({} elements) to {shape:?}",
+            self.shape(),
+            self.numel()
+        );
+        Self {
+            data: self.data.clone(),
+            shape: Shape::from_slice(shape),
+        }
+    }
+
+    /// Expands size-1 (and missing leading) dimensions to `shape`, as
+    /// PyTorch's `expand` but materialised. Panics when it cannot.
+    pub fn broadcast_to(&self, shape: &[usize]) -> Self {
+        assert!(
+            broadcasts_to(self.shape(), shape),
+            "broadcast_to: cannot broadcast shape {:?} to {shape:?}",
+            self.shape()
+        );
+        if self.shape() == shape {
+            return self.clone();
+        }
+        let strides = broadcast_strides(self.shape(), shape);
+        Self::from_parts(
+            strided_copy(self.as_slice(), &strides, shape),
+            Shape::from_slice(shape),
+        )
+    }
+
+    /// Swaps dimensions `d0` and `d1`.
+    pub fn transpose(&self, d0: usize, d1: usize) -> Self {
+        check_dim("transpose", d0, self.shape());
+        check_dim("transpose", d1, self.shape());
+        if d0 == d1 {
+            return self.clone();
+        }
+        let mut strides = contiguous_strides(self.shape());
+        let mut shape = Shape::from_slice(self.shape());
+        strides.swap(d0, d1);
+        shape.swap(d0, d1);
+        Self::from_parts(strided_copy(self.as_slice(), &strides, &shape), shape)
+    }
+
+    /// The transpose of a 2-D tensor. Panics for other ranks.
+    pub fn t(&self) -> Self {
+        assert_eq!(
+            self.ndim(),
+            2,
+            "t: expects a 2-D tensor, got shape {:?}",
+            self.shape()
+        );
+        self.transpose(0, 1)
+    }
+
+    /// Joins tensors along `dim`; all other dimensions must agree.
+    pub fn concat(tensors: &[&Self], dim: usize) -> Self {
+        assert!(!tensors.is_empty(), "concat: no tensors given");
+        let first = tensors[0].shape();
+        check_dim("concat", dim, first);
+        let mut shape = Shape::from_slice(first);
+        shape[dim] = 0;
+        for t in tensors {
+            let ok = t.ndim() == first.len()
+                && t.shape()
+                    .iter()
+                    .zip(first)
+                    .enumerate()
+                    .all(|(i, (a, b))| i == dim || a == b);
+            assert!(
+                ok,
+                "concat: shapes {first:?} and {:?} differ outside dimension {dim}",
+                t.shape()
+            );
+            shape[dim] += t.shape()[dim];
+        }
+        let (outer, _, inner) = split_at_dim(&shape, dim);
+        let mut data = Vec::with_capacity(numel(&shape));
+        for o in 0..outer {
+            for t in tensors {
+                let chunk = t.shape()[dim] * inner;
+                data.extend_from_slice(&t.as_slice()[o * chunk..(o + 1) * chunk]);
+            }
+        }
+        Self::from_parts(data, shape)
+    }
+
+    /// The slice `start..start + len` along `dim`.
+    pub fn narrow(&self, dim: usize, start: usize, len: usize) -> Self {
+        check_dim("narrow", dim, self.shape());
+        let (outer, size, inner) = split_at_dim(self.shape(), dim);
+        assert!(
+            start + len <= size,
+            "narrow: range {start}..{} is out of bounds for dimension {dim} of shape {:?}",
+            start + len,
+            self.shape()
+        );
+        let mut data = Vec::with_capacity(outer * len * inner);
+        for o in 0..outer {
+            let base = (o * size + start) * inner;
+            data.extend_from_slice(&self.as_slice()[base..base + len * inner]);
+        }
+        let mut shape = Shape::from_slice(self.shape());
+        shape[dim] = len;
+        Self::from_parts(data, shape)
+    }
+
+    /// The rows (entries along `dim`) at `indices`, in that order.
+    pub fn index_select(&self, dim: usize, indices: &[usize]) -> Self {
+        check_dim("index_select", dim, self.shape());
+        let (outer, size, inner) = split_at_dim(self.shape(), dim);
+        let mut data = Vec::with_capacity(outer * indices.len() * inner);
+        for o in 0..outer {
+            for &i in indices {
+                assert!(
+                    i < size,
+                    "index_select: index {i} is out of range for dimension {dim} of shape {:?}",
+                    self.shape()
+                );
+                let base = (o * size + i) * inner;
+                data.extend_from_slice(&self.as_slice()[base..base + inner]);
+            }
+        }
+        let mut shape = Shape::from_slice(self.shape());
+        shape[dim] = indices.len();
+        Self::from_parts(data, shape)
+    }
+
+    /// Checks that `index` fits `self` for gather along `dim` (equal sizes
+    /// outside `dim`, every index below `self.shape()[dim]`).
+    fn check_gather_index(&self, op: &str, dim: usize, index: &Tensor<usize>) {
+        check_dim(op, dim, self.shape());
+        let ok = index.ndim() == self.ndim()
+            && index
+                .shape()
+                .iter()
+                .zip(self.shape())
+                .enumerate()
+                .all(|(i, (a, b))| i == dim || a == b);
+        assert!(
+            ok,
+            "{op}: index of shape {:?} does not match tensor of shape {:?} outside dimension {dim}",
+            index.shape(),
+            self.shape()
+        );
+        let size = self.shape()[dim];
+        if let Some(&bad) = index.as_slice().iter().find(|&&i| i >= size) {
+            panic!(
+                "{op}: index {bad} is out of range for dimension {dim} of shape {:?}",
+                self.shape()
+            );
+        }
+    }
+}
+
+impl<T: Element> Tensor<T> {
+    /// PyTorch's `gather`: `out[.., k, ..] = self[.., index[.., k, ..], ..]`
+    /// along `dim`; the output has the index's shape, which must equal
+    /// `self`'s outside `dim`.
+    ///
+    /// ```
+    /// use curvature_autograd::Tensor;
+    /// let logits = Tensor::from_vec(vec![0.1_f32, 0.7, 0.2, 0.5, 0.3, 0.2], &[2, 3]);
+    /// let labels = Tensor::from_vec(vec![1_usize, 0], &[2, 1]);
+    /// assert_eq!(logits.gather(1, &labels).to_vec(), vec![0.7, 0.5]);
+    /// ```
+    pub fn gather(&self, dim: usize, index: &Tensor<usize>) -> Self {
+        self.check_gather_index("gather", dim, index);
+        let (outer, size, inner) = split_at_dim(self.shape(), dim);
+        let k = index.shape()[dim];
+        let src = self.as_slice();
+        let idx = index.as_slice();
+        let mut data = Vec::with_capacity(index.numel());
+        for o in 0..outer {
+            for j in 0..k {
+                for i in 0..inner {
+                    let pick = idx[(o * k + j) * inner + i];
+                    data.push(src[(o * size + pick) * inner + i]);
+                }
+            }
+        }
+        Self::from_parts(data, Shape::from_slice(index.shape()))
+    }
+
+    /// The adjoint of [`Tensor::gather`]: a tensor of `shape`, zero except
+    /// that `self[.., k, ..]` is added at `[.., index[.., k, ..], ..]`.
+    pub fn scatter_add(&self, dim: usize, index: &Tensor<usize>, shape: &[usize]) -> Self {
+        assert_eq!(
+            self.shape(),
+            index.shape(),
+            "scatter_add: source of shape {:?} and index of shape {:?} differ",
+            self.shape(),
+            index.shape()
+        );
+        let out = Self::zeros(shape);
+        out.check_gather_index("scatter_add", dim, index);
+        let (outer, size, inner) = split_at_dim(shape, dim);
+        let k = index.shape()[dim];
+        let mut data = out.into_vec();
+        let (src, idx) = (self.as_slice(), index.as_slice());
+        for o in 0..outer {
+            for j in 0..k {
+                for i in 0..inner {
+                    let at = (o * k + j) * inner + i;
+                    data[(o * size + idx[at]) * inner + i] += src[at];
+                }
+            }
+        }
+        Self::from_parts(data, Shape::from_slice(shape))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transpose_concat_narrow_and_gather() {
+        let a = Tensor::from_vec((0..6).map(f64::from).collect(), &[2, 3]);
+        assert_eq!(a.t().to_vec(), vec![0.0, 3.0, 1.0, 4.0, 2.0, 5.0]);
+        let c = Tensor::concat(&[&a, &a.narrow(1, 1, 2)], 1);
+        assert_eq!(c.shape(), &[2, 5]);
+        assert_eq!(
+            c.to_vec(),
+            vec![0.0, 1.0, 2.0, 1.0, 2.0, 3.0, 4.0, 5.0, 4.0, 5.0]
+        );
+        let idx = Tensor::from_vec(vec![2, 0, 1, 1], &[2, 2]);
+        let g = a.gather(1, &idx);
+        assert_eq!(g.to_vec(), vec![2.0, 0.0, 4.0, 4.0]);
+        let back = g.scatter_add(1, &idx, &[2, 3]);
+        assert_eq!(back.to_vec(), vec![0.0, 0.0, 2.0, 0.0, 8.0, 0.0]);
+        assert_eq!(a.index_select(0, &[1, 1, 0]).shape(), &[3, 3]);
+        let b = Tensor::from_vec(vec![1.0, 2.0], &[2, 1]).broadcast_to(&[2, 3]);
+        assert_eq!(b.to_vec(), vec![1.0, 1.0, 1.0, 2.0, 2.0, 2.0]);
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "reshape: cannot reshape a tensor of shape [2, 3] (6 elements) to [4]"
+    )]
+    fn reshape_names_both_shapes() {
+        let _ = Tensor::<f32>::zeros(&[2, 3]).reshape(&[4]);
+    }
+}

@@ -1,0 +1,118 @@
+//! Matrix products through `matrixmultiply`, with transposes as strides.
+
+use super::Tensor;
+use crate::{Element, Shape};
+
+/// The `(rows, cols)` of `op(X)` and the row and column strides that read
+/// it from a contiguous `[r, c]` buffer, transposed or not.
+fn operand(r: usize, c: usize, transposed: bool) -> (usize, usize, isize, isize) {
+    if transposed {
+        (c, r, 1, c as isize)
+    } else {
+        (r, c, c as isize, 1)
+    }
+}
+
+impl<T: Element> Tensor<T> {
+    /// The matrix product: `[m, k] @ [k, n] -> [m, n]`, or batched
+    /// `[b, m, k] @ [b, k, n] -> [b, m, n]`.
+    pub fn matmul(&self, other: &Self) -> Self {
+        self.matmul_transposed(other, false, false)
+    }
+
+    /// `op(self) @ op(other)` where `op` transposes the last two dimensions
+    /// when its flag is set. The transpose is a change of strides, never a
+    /// copy. Panics, naming both shapes, when the inner dimensions differ.
+    pub fn matmul_transposed(&self, other: &Self, trans_a: bool, trans_b: bool) -> Self {
+        let (sa, sb) = (self.shape(), other.shape());
+        let batched = match (sa.len(), sb.len()) {
+            (2, 2) => false,
+            (3, 3) if sa[0] == sb[0] => true,
+            _ => panic!(
+                "matmul: shapes {sa:?} and {sb:?} must both be 2-D, or 3-D with the same batch size"
+            ),
+        };
+        let off = usize::from(batched);
+        let (m, k, rsa, csa) = operand(sa[off], sa[off + 1], trans_a);
+        let (k2, n, rsb, csb) = operand(sb[off], sb[off + 1], trans_b);
+        assert_eq!(
+            k,
+            k2,
+            "matmul: shapes {sa:?}{} and {sb:?}{} have inner dimensions {k} and {k2}",
+            if trans_a { " (transposed)" } else { "" },
+            if trans_b { " (transposed)" } else { "" },
+        );
+        let batch = if batched { sa[0] } else { 1 };
+        let mut out = vec![T::zero(); batch * m * n];
+        let (a, b) = (self.as_slice(), other.as_slice());
+        if k > 0 {
+            for i in 0..batch {
+                let a_i = &a[i * m * k..];
+                let b_i = &b[i * k * n..];
+                let c_i = &mut out[i * m * n..(i + 1) * m * n];
+                // SAFETY: the strides describe the [m, k], [k, n] and [m, n]
+                // matrices inside these slices, and `c_i` is a fresh buffer.
+                unsafe {
+                    T::gemm(
+                        m,
+                        k,
+                        n,
+                        T::one(),
+                        a_i.as_ptr(),
+                        rsa,
+                        csa,
+                        b_i.as_ptr(),
+                        rsb,
+                        csb,
+                        T::zero(),
+                        c_i.as_mut_ptr(),
+                        n as isize,
+                        1,
+                    );
+                }
+            }
+        }
+        let shape: Shape = if batched {
+            Shape::from_slice(&[batch, m, n])
+        } else {
+            Shape::from_slice(&[m, n])
+        };
+        Self::from_parts(out, shape)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transposed_operands_match_explicit_transposes() {
+        let a = Tensor::from_vec((0..6).map(f64::from).collect(), &[2, 3]);
+        let b = Tensor::from_vec((0..12).map(f64::from).collect(), &[4, 3]);
+        let nt = a.matmul_transposed(&b, false, true);
+        assert_eq!(nt, a.matmul(&b.t()));
+        let tn = a.matmul_transposed(&a, true, false);
+        assert_eq!(tn, a.t().matmul(&a));
+        let d = Tensor::from_vec((0..8).map(f64::from).collect(), &[4, 2]);
+        let tt = a.matmul_transposed(&d, true, true);
+        assert_eq!(tt, a.t().matmul(&d.t()));
+    }
+
+    #[test]
+    fn batched_products_are_per_batch() {
+        let a = Tensor::from_vec((0..12).map(|i| i as f32).collect(), &[2, 2, 3]);
+        let b = Tensor::from_vec((0..12).map(|i| i as f32).collect(), &[2, 3, 2]);
+        let c = a.matmul(&b);
+        assert_eq!(c.shape(), &[2, 2, 2]);
+        let a1 = a.narrow(0, 1, 1).reshape(&[2, 3]);
+        let b1 = b.narrow(0, 1, 1).reshape(&[3, 2]);
+        assert_eq!(c.narrow(0, 1, 1).reshape(&[2, 2]), a1.matmul(&b1));
+    }
+
+    #[test]
+    #[should_panic(expected = "matmul: shapes [2, 3] and [2, 3] have inner dimensions 3 and 2")]
+    fn inner_dimension_mismatch_names_shapes() {
+        let a = Tensor::<f32>::zeros(&[2, 3]);
+        let _ = a.matmul(&a);
+    }
+}

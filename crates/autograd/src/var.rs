@@ -1,0 +1,111 @@
+//! `Var<T>`: a handle to a node on a tape.
+
+use std::fmt;
+use std::rc::Rc;
+
+use crate::op::{NodeId, Op};
+use crate::tape::TapeInner;
+use crate::{Element, Tape, Tensor};
+
+/// A value on a [`Tape`]: a reference-counted handle to the tape and the
+/// index of its node. Cloning is cheap; the tape lives as long as any `Var`
+/// on it, so a `Var` never dangles.
+///
+/// Ops on `Var`s compute their value at once and record themselves when
+/// an input requires grad (see [`Tape::var`]).
+pub struct Var<T> {
+    pub(crate) tape: Rc<TapeInner<T>>,
+    pub(crate) id: NodeId,
+}
+
+impl<T> Clone for Var<T> {
+    fn clone(&self) -> Self {
+        Self {
+            tape: self.tape.clone(),
+            id: self.id,
+        }
+    }
+}
+
+impl<T: Element> Var<T> {
+    pub(crate) fn from_parts(tape: Rc<TapeInner<T>>, id: NodeId) -> Self {
+        Self { tape, id }
+    }
+
+    /// The value (a cheap handle to the node's tensor).
+    pub fn value(&self) -> Tensor<T> {
+        self.tape.value(self.id)
+    }
+
+    /// The shape of the value.
+    pub fn shape(&self) -> crate::Shape {
+        crate::Shape::from_slice(self.tape.nodes.borrow()[self.id].value.shape())
+    }
+
+    /// The number of elements of the value.
+    pub fn numel(&self) -> usize {
+        self.tape.nodes.borrow()[self.id].value.numel()
+    }
+
+    /// The single value of a one-element `Var`.
+    pub fn item(&self) -> T {
+        self.value().item()
+    }
+
+    /// The node's index on its tape.
+    pub fn node(&self) -> usize {
+        self.id
+    }
+
+    /// The tape this `Var` lives on.
+    pub fn tape(&self) -> Tape<T> {
+        Tape {
+            inner: self.tape.clone(),
+        }
+    }
+
+    /// Whether gradients flow through this value.
+    pub fn requires_grad(&self) -> bool {
+        self.tape.requires_grad(self.id)
+    }
+
+    /// The same value as a constant: gradients stop here.
+    pub fn detach(&self) -> Var<T> {
+        self.tape.push_node(Op::Constant, self.value(), false)
+    }
+
+    /// A constant on the same tape (for masks and literals inside ops).
+    pub(crate) fn constant_like(&self, value: Tensor<T>) -> Var<T> {
+        self.tape.push_node(Op::Constant, value, false)
+    }
+
+    /// Panics, naming the op and both tapes, when `other` lives on another tape.
+    pub(crate) fn check_same_tape(&self, other: &Var<T>, op: &str) {
+        assert!(
+            Rc::ptr_eq(&self.tape, &other.tape),
+            "{op}: Vars from two different tapes (tape #{} and tape #{}); \
+             build every value of one computation on the same tape",
+            self.tape.id,
+            other.tape.id
+        );
+    }
+
+    /// Records a new node computed from `inputs` (already checked to share the tape).
+    pub(crate) fn record(&self, op: Op<T>, value: Tensor<T>) -> Var<T> {
+        let requires_grad = op.inputs().iter().any(|&i| self.tape.requires_grad(i));
+        self.tape.push_node(op, value, requires_grad)
+    }
+}
+
+impl<T: Element> fmt::Debug for Var<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Var(node={}, tape=#{}, requires_grad={}, {:?})",
+            self.id,
+            self.tape.id,
+            self.requires_grad(),
+            self.value()
+        )
+    }
+}
