@@ -185,7 +185,7 @@ impl<T: Element> Tape<T> {
                 None if options.strict => Err(Error::UnusedInput {
                     index: k,
                     node: x.id,
-                    shape: x.shape(),
+                    shape: x.shape().to_vec(),
                 }),
                 None => Ok(x.constant_like(Tensor::zeros(&x.shape()))),
             })

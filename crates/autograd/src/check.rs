@@ -111,8 +111,7 @@ where
                 let err = (a - numeric).abs();
                 let tolerance = options.atol + options.rtol * numeric.abs();
                 report.entries += 1;
-                // NaN never compares within tolerance.
-                if !(err <= tolerance) {
+                if err.is_nan() || err > tolerance {
                     report.passed = false;
                 }
                 report.max_abs_error = report.max_abs_error.max(err);

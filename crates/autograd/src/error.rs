@@ -1,8 +1,6 @@
 //! The crate's error type, for everything whose shape or content comes
 //! from outside the program (data, files, options).
 
-use crate::Shape;
-
 /// What went wrong, naming the op and the shapes or values involved.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Error {
@@ -12,7 +10,7 @@ pub enum Error {
         /// The constructor or op that was called.
         op: &'static str,
         /// The requested shape.
-        shape: Shape,
+        shape: Vec<usize>,
         /// The number of elements the shape needs.
         expected: usize,
         /// The number of elements given.
@@ -24,9 +22,9 @@ pub enum Error {
         /// The op that was called.
         op: &'static str,
         /// The first operand's shape.
-        lhs: Shape,
+        lhs: Vec<usize>,
         /// The second operand's shape.
-        rhs: Shape,
+        rhs: Vec<usize>,
         /// Extra detail, starting with ": " when present.
         detail: String,
     },
@@ -40,7 +38,7 @@ pub enum Error {
         /// Its node on the tape.
         node: usize,
         /// Its shape.
-        shape: Shape,
+        shape: Vec<usize>,
     },
     /// `grad` of a non-scalar output without a `grad_output` seed, or a seed of the wrong shape.
     #[error("grad: {0}")]

@@ -54,7 +54,7 @@ impl<T: Copy> Tensor<T> {
         if data.len() != expected {
             return Err(Error::ElementCount {
                 op: "Tensor::from_vec",
-                shape: shape_of(shape),
+                shape: shape.to_vec(),
                 expected,
                 got: data.len(),
             });
