@@ -8,3 +8,9 @@
 pub use curvature_autograd as autograd;
 pub use curvature_nn as nn;
 pub use curvature_optim as optim;
+
+// The README and the docs are compiled and run as doc tests, so their
+// snippets cannot rot.
+#[doc = include_str!("../docs/double-backward.md")]
+#[cfg(doctest)]
+pub struct DoubleBackwardDoctests;
