@@ -27,7 +27,9 @@ pub trait Parameters<T: Element> {
     /// A name for each parameter, in the same order (PyTorch's
     /// `state_dict` keys for `nn` modules; the position by default).
     fn parameter_names(&self) -> Vec<String> {
-        (0..self.parameters().len()).map(|i| i.to_string()).collect()
+        (0..self.parameters().len())
+            .map(|i| i.to_string())
+            .collect()
     }
 
     /// The total number of scalar parameters.
@@ -37,7 +39,10 @@ pub trait Parameters<T: Element> {
 
     /// Each parameter as a leaf on `tape` that requires grad, in order.
     fn bind(&self, tape: &Tape<T>) -> Vec<Var<T>> {
-        self.parameters().into_iter().map(|p| tape.var(p.clone())).collect()
+        self.parameters()
+            .into_iter()
+            .map(|p| tape.var(p.clone()))
+            .collect()
     }
 }
 
