@@ -165,7 +165,7 @@ impl<T: Element> Tensor<T> {
     }
     /// Hyperbolic tangent.
     pub fn tanh(&self) -> Self {
-        self.map(T::tanh)
+        self.map(T::tanh_fast)
     }
     /// Logistic sigmoid `1 / (1 + e^-x)`, without overflow for large `|x|`.
     pub fn sigmoid(&self) -> Self {
@@ -289,6 +289,21 @@ mod tests {
     fn broadcasting_failure_names_op_and_shapes() {
         let a = Tensor::<f32>::zeros(&[2, 3]);
         let _ = &a * &Tensor::zeros(&[2]);
+    }
+
+    #[test]
+    fn fast_f32_tanh_is_within_7_ulp_everywhere() {
+        let mut worst = 0;
+        for i in -200_000..200_000 {
+            let x = i as f32 * 1e-4;
+            let exact = (x as f64).tanh() as f32;
+            let fast = Tensor::scalar(x).tanh().item();
+            worst = worst.max((exact.to_bits() as i64 - fast.to_bits() as i64).abs());
+        }
+        assert!(worst <= 7, "worst error {worst} ulp");
+        assert_eq!(Tensor::scalar(1e30_f32).tanh().item(), 1.0);
+        assert_eq!(Tensor::scalar(-1e30_f32).tanh().item(), -1.0);
+        assert!(Tensor::scalar(f32::NAN).tanh().item().is_nan());
     }
 
     #[test]
