@@ -252,9 +252,17 @@ fn input_grads<T: Element>(op: &Op<T>, out: &Var<T>, g: &Var<T>, needs: &[bool])
         // d/dx |x| = sign x (0 at 0)
         Op::Abs(x) => unary(g * &out.constant_like(var(x).value().sign())),
         // d/dx tanh x = 1 - tanh^2 x
-        Op::Tanh(_) => unary(g * &out.square().neg().add_scalar(one)),
+        Op::Tanh(_) => unary(g.tanh_backward(out)),
         // d/dx sigmoid x = s (1 - s)
-        Op::Sigmoid(_) => unary(g * &(out * &out.neg().add_scalar(one))),
+        Op::Sigmoid(_) => unary(g.sigmoid_backward(out)),
+        // tanh_backward(a, y) = a (1 - y^2): linear in a; d/dy = -2 a y
+        Op::TanhBackward(a, y) => binary(&|| g.tanh_backward(&var(y)), &|| {
+            (g * &var(a) * &var(y)).mul_scalar(T::from_f64(-2.0))
+        }),
+        // sigmoid_backward(a, s) = a s (1 - s): linear in a; d/ds = a (1 - 2s)
+        Op::SigmoidBackward(a, s) => binary(&|| g.sigmoid_backward(&var(s)), &|| {
+            g * &var(a) * &var(s).mul_scalar(T::from_f64(-2.0)).add_scalar(one)
+        }),
         // d/dx relu x = 1 where x > 0, else 0
         Op::Relu(x) => unary(g * &out.constant_like(var(x).value().positive_mask())),
         // d/dx log(1 + e^x) = sigmoid x

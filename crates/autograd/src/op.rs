@@ -35,6 +35,10 @@ pub(crate) enum Op<T> {
     Abs(NodeId),
     Tanh(NodeId),
     Sigmoid(NodeId),
+    /// `g ⊙ (1 - y²)` from a gradient `g` and tanh's output `y`: tanh's rule, fused.
+    TanhBackward(NodeId, NodeId),
+    /// `g ⊙ s ⊙ (1 - s)` from a gradient `g` and sigmoid's output `s`: sigmoid's rule, fused.
+    SigmoidBackward(NodeId, NodeId),
     Relu(NodeId),
     Softplus(NodeId),
     NormalCdf(NodeId),
@@ -92,6 +96,8 @@ impl<T> Op<T> {
             Op::Abs(..) => "abs",
             Op::Tanh(..) => "tanh",
             Op::Sigmoid(..) => "sigmoid",
+            Op::TanhBackward(..) => "tanh_backward",
+            Op::SigmoidBackward(..) => "sigmoid_backward",
             Op::Relu(..) => "relu",
             Op::Softplus(..) => "softplus",
             Op::NormalCdf(..) => "normal_cdf",
@@ -115,6 +121,7 @@ impl<T> Op<T> {
             Op::Leaf | Op::Constant => SmallVec::new(),
             Op::Add(a, b) | Op::Sub(a, b) | Op::Mul(a, b) | Op::Div(a, b) => smallvec![a, b],
             Op::MatMul { a, b, .. } => smallvec![a, b],
+            Op::TanhBackward(g, y) | Op::SigmoidBackward(g, y) => smallvec![g, y],
             Op::AddScalar(x)
             | Op::MulScalar(x, _)
             | Op::Neg(x)
