@@ -1,0 +1,104 @@
+//! What can be wrong with a data file or a dataset, and where.
+
+use std::path::PathBuf;
+
+/// An error reading a dataset, or building one from inconsistent parts.
+/// File errors name the file and, where there is one, the 1-based line.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    /// The file does not exist.
+    #[error("{}: no such file", .path.display())]
+    NotFound {
+        /// The path that was opened.
+        path: PathBuf,
+    },
+    /// The file could not be read (permissions, a corrupt gzip stream, ...).
+    #[error("{}: cannot read: {source}", .path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file holds no data rows.
+    #[error("{}: the file is empty (no data rows)", .path.display())]
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A row with another number of fields than the first data row.
+    #[error("{}:{line}: ragged row: {found} fields, but the first data row has {expected}", .path.display())]
+    RaggedRow {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based line number.
+        line: usize,
+        /// The number of fields of the first data row.
+        expected: usize,
+        /// The number of fields on this line.
+        found: usize,
+    },
+    /// A feature that is not a finite number.
+    #[error("{}:{line}: column {column}: `{field}` is not a finite number", .path.display())]
+    NotANumber {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based line number.
+        line: usize,
+        /// The 1-based column number.
+        column: usize,
+        /// The field as written.
+        field: String,
+    },
+    /// A label that is not a non-negative integer.
+    #[error("{}:{line}: column {column}: label `{field}` is not a non-negative integer", .path.display())]
+    BadLabel {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based line number.
+        line: usize,
+        /// The 1-based column number.
+        column: usize,
+        /// The field as written.
+        field: String,
+    },
+    /// A label outside `0..n_classes`.
+    #[error("{}:{line}: label {label} is out of range for {n_classes} classes (expected 0..{n_classes})", .path.display())]
+    LabelOutOfRange {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based line number.
+        line: usize,
+        /// The label found.
+        label: usize,
+        /// The number of classes the file declares.
+        n_classes: usize,
+    },
+    /// The label column is past the end of the rows.
+    #[error("{}:{line}: label column {label_column} (0-based) is out of range for rows of {n_columns} fields", .path.display())]
+    LabelColumnOutOfRange {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based line number.
+        line: usize,
+        /// The 0-based label column requested.
+        label_column: usize,
+        /// The number of fields per row.
+        n_columns: usize,
+    },
+    /// A malformed header, or data that contradicts it.
+    #[error("{}:{line}: {detail}", .path.display())]
+    Header {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based line number.
+        line: usize,
+        /// What is wrong.
+        detail: String,
+    },
+    /// Parts of a dataset that do not fit together, or an invalid option
+    /// (a split fraction outside `(0, 1)`, a batch size of 0).
+    #[error("{0}")]
+    Invalid(String),
+}
