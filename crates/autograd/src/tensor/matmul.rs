@@ -43,35 +43,39 @@ impl<T: Element> Tensor<T> {
             if trans_b { " (transposed)" } else { "" },
         );
         let batch = if batched { sa[0] } else { 1 };
-        let mut out = vec![T::zero(); batch * m * n];
+        let len = batch * m * n;
+        if k == 0 {
+            let (full, plain) = ([batch, m, n], [m, n]);
+            return Self::zeros(if batched { &full } else { &plain });
+        }
+        let mut out: Vec<T> = Vec::with_capacity(len);
         let (a, b) = (self.as_slice(), other.as_slice());
-        if k > 0 {
-            for i in 0..batch {
-                let a_i = &a[i * m * k..];
-                let b_i = &b[i * k * n..];
-                let c_i = &mut out[i * m * n..(i + 1) * m * n];
-                // SAFETY: the strides describe the [m, k], [k, n] and [m, n]
-                // matrices inside these slices, and `c_i` is a fresh buffer.
-                unsafe {
-                    T::gemm(
-                        m,
-                        k,
-                        n,
-                        T::one(),
-                        a_i.as_ptr(),
-                        rsa,
-                        csa,
-                        b_i.as_ptr(),
-                        rsb,
-                        csb,
-                        T::zero(),
-                        c_i.as_mut_ptr(),
-                        n as isize,
-                        1,
-                    );
-                }
+        let c = out.as_mut_ptr();
+        for i in 0..batch {
+            // SAFETY: the strides describe the [m, k], [k, n] and [m, n]
+            // matrices inside these buffers; `c` is fresh, and with beta = 0
+            // gemm writes every element of C without reading it.
+            unsafe {
+                T::gemm(
+                    m,
+                    k,
+                    n,
+                    T::one(),
+                    a[i * m * k..].as_ptr(),
+                    rsa,
+                    csa,
+                    b[i * k * n..].as_ptr(),
+                    rsb,
+                    csb,
+                    T::zero(),
+                    c.add(i * m * n),
+                    n as isize,
+                    1,
+                );
             }
         }
+        // SAFETY: every one of the `len` elements was written above.
+        unsafe { out.set_len(len) };
         let shape: Shape = if batched {
             Shape::from_slice(&[batch, m, n])
         } else {
