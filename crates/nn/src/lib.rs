@@ -40,6 +40,8 @@
 //! assert_eq!(hv[2].shape(), &[16, 16]);
 //! ```
 
+#![deny(missing_docs)]
+
 mod activation;
 mod atomic_file;
 mod checkpoint;
