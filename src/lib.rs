@@ -14,3 +14,7 @@ pub use curvature_optim as optim;
 #[doc = include_str!("../docs/double-backward.md")]
 #[cfg(doctest)]
 pub struct DoubleBackwardDoctests;
+
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
