@@ -1,0 +1,105 @@
+//! The crate's error type: every failure names the parameter (or
+//! hyperparameter) involved and the offending value.
+
+/// What went wrong in building an optimizer or taking a step.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum OptimError {
+    /// A hyperparameter outside its valid range, caught when the optimizer
+    /// (or schedule) is built or the value is set.
+    #[error("invalid hyperparameter {name} = {value}: {requirement}")]
+    InvalidHyperparameter {
+        /// The hyperparameter's name, as in the config (`lr`, `betas.0`, ...).
+        name: &'static str,
+        /// The value given, formatted.
+        value: String,
+        /// What the value must satisfy.
+        requirement: &'static str,
+    },
+    /// The loss closure returned more than one element.
+    #[error("the loss must have exactly one element, but it has shape {shape:?}")]
+    LossNotScalar {
+        /// The shape of the value returned.
+        shape: Vec<usize>,
+    },
+    /// The loss is NaN or infinite: nothing was updated.
+    #[error("the loss is not finite ({value}) at step {step}; no parameter was updated")]
+    NonFiniteLoss {
+        /// The loss value, as `f64`.
+        value: f64,
+        /// The step (1-based) that was attempted.
+        step: u64,
+    },
+    /// A gradient, a Hessian estimate or an update holds a NaN or an
+    /// infinity: nothing was updated.
+    #[error(
+        "the {what} of parameter {parameter} (#{index}) is not finite at step {step}; \
+         no parameter was updated"
+    )]
+    NonFinite {
+        /// `"gradient"`, `"Hessian diagonal estimate"` or `"update"`.
+        what: &'static str,
+        /// The parameter's name (see `Parameters::parameter_names`).
+        parameter: String,
+        /// Its position in the parameter list.
+        index: usize,
+        /// The step (1-based) that was attempted.
+        step: u64,
+    },
+    /// The number of parameters (or gradients) differs from what the
+    /// optimizer's state was built for.
+    #[error("expected {expected} {what}, got {got}")]
+    Count {
+        /// `"parameters"` or `"gradients"`.
+        what: &'static str,
+        /// The number the optimizer expects.
+        expected: usize,
+        /// The number given.
+        got: usize,
+    },
+    /// A parameter (or gradient) whose shape differs from the optimizer's
+    /// state for it.
+    #[error("{what} of parameter {parameter} (#{index}) has shape {got:?}, but the optimizer state has shape {expected:?}")]
+    Shape {
+        /// `"parameter"` or `"gradient"`.
+        what: &'static str,
+        /// The parameter's name.
+        parameter: String,
+        /// Its position in the parameter list.
+        index: usize,
+        /// The shape the optimizer expects.
+        expected: Vec<usize>,
+        /// The shape given.
+        got: Vec<usize>,
+    },
+    /// An AdaHessian averaging that the parameter's shape cannot take.
+    #[error("averaging {averaging} cannot apply to parameter {parameter} (#{index}) of shape {shape:?}: {reason}")]
+    Averaging {
+        /// The averaging declared, formatted.
+        averaging: String,
+        /// The parameter's name.
+        parameter: String,
+        /// Its position in the parameter list.
+        index: usize,
+        /// Its shape.
+        shape: Vec<usize>,
+        /// Why it cannot apply.
+        reason: String,
+    },
+    /// A saved state that does not fit this optimizer.
+    #[error("cannot load optimizer state: {0}")]
+    State(String),
+}
+
+impl OptimError {
+    pub(crate) fn invalid(
+        name: &'static str,
+        value: impl ToString,
+        requirement: &'static str,
+    ) -> Self {
+        Self::InvalidHyperparameter {
+            name,
+            value: value.to_string(),
+            requirement,
+        }
+    }
+}

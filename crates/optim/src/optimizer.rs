@@ -1,0 +1,244 @@
+//! The `Optimizer` trait shared by first- and second-order methods, and the
+//! checks every step runs before it changes anything.
+
+use curvature_autograd::{Element, Parameters, Tape, Tensor, Var};
+
+use crate::{OptimError, OptimizerState};
+
+/// An optimizer that updates parameter tensors in place.
+///
+/// A step is given the parameters and a closure that builds the loss on a
+/// fresh [`Tape`] from the bound parameters (one leaf `Var` per parameter,
+/// in [`Parameters::parameters`] order). The closure also receives the
+/// parameter owner itself, immutably, so a model can be both updated and
+/// used to compute its own loss. Each optimizer runs exactly the backward
+/// passes it needs (one gradient for SGD and Adam; a gradient with its
+/// graph kept and then Hessian-vector products for AdaHessian), drops the
+/// tape, updates the parameters in place, and returns the loss value
+/// computed *before* the update.
+///
+/// A step is all or nothing: when the loss, a gradient or a curvature
+/// estimate is not finite, or a shape differs from the optimizer's state,
+/// it returns an error that names the parameter and changes nothing.
+///
+/// ```
+/// use curvature_autograd::Tensor;
+/// use curvature_optim::{Optimizer, Sgd, SgdConfig};
+///
+/// // minimise (w - 3)^2
+/// let mut params = vec![Tensor::scalar(0.0_f64)];
+/// let mut sgd = Sgd::new(SgdConfig::new(0.25))?;
+/// for _ in 0..50 {
+///     sgd.step(&mut params, |_, _, p| (&p[0] - 3.0).square())?;
+/// }
+/// assert!((params[0].item() - 3.0).abs() < 1e-9);
+/// # Ok::<(), curvature_optim::OptimError>(())
+/// ```
+pub trait Optimizer<T: Element> {
+    /// One optimization step: evaluates `loss` on a fresh tape, computes
+    /// what the method needs from it, updates `params` in place and
+    /// returns the loss before the update.
+    fn step<P, F>(&mut self, params: &mut P, loss: F) -> Result<T, OptimError>
+    where
+        P: Parameters<T> + ?Sized,
+        F: Fn(&P, &Tape<T>, &[Var<T>]) -> Var<T>;
+
+    /// The current learning rate.
+    fn learning_rate(&self) -> f64;
+
+    /// Sets the learning rate (a schedule calls this between steps). It
+    /// must be finite and `>= 0`: 0 is allowed here, unlike at
+    /// construction, because schedules such as cosine annealing reach it.
+    fn set_learning_rate(&mut self, lr: f64) -> Result<(), OptimError>;
+
+    /// The number of steps taken (restored by [`Optimizer::load_state`]).
+    fn step_count(&self) -> u64;
+
+    /// The optimizer's state: step count and per-parameter buffers.
+    fn state(&self) -> OptimizerState<T>;
+
+    /// Restores a state saved by [`Optimizer::state`] of the same kind of
+    /// optimizer. Errors, changing nothing, when a buffer is missing,
+    /// unknown, or has a shape that differs from the parameters'.
+    fn load_state(&mut self, state: &OptimizerState<T>) -> Result<(), OptimError>;
+}
+
+/// A first-order optimizer, which can also step from gradients computed
+/// elsewhere (a custom backward pass, accumulated micro-batches, ...).
+///
+/// ```
+/// use curvature_autograd::Tensor;
+/// use curvature_optim::{FirstOrderOptimizer, Sgd, SgdConfig};
+///
+/// let mut params = vec![Tensor::from_vec(vec![1.0_f64, 2.0], &[2])];
+/// let grads = vec![Tensor::from_vec(vec![0.5_f64, -1.0], &[2])];
+/// let mut sgd = Sgd::new(SgdConfig::new(0.1))?;
+/// sgd.step_with_grads(&mut params, &grads)?;
+/// assert_eq!(params[0].to_vec(), vec![0.95, 2.1]);
+/// # Ok::<(), curvature_optim::OptimError>(())
+/// ```
+pub trait FirstOrderOptimizer<T: Element>: Optimizer<T> {
+    /// Updates `params` in place from `grads` (one per parameter, same shapes).
+    fn step_with_grads<P>(&mut self, params: &mut P, grads: &[Tensor<T>]) -> Result<(), OptimError>
+    where
+        P: Parameters<T> + ?Sized;
+}
+
+/// The name of parameter `index`, for error messages.
+pub(crate) fn parameter_name<T: Element, P: Parameters<T> + ?Sized>(
+    params: &P,
+    index: usize,
+) -> String {
+    params
+        .parameter_names()
+        .into_iter()
+        .nth(index)
+        .unwrap_or_else(|| index.to_string())
+}
+
+/// Checks the loss returned by a closure: one element, finite.
+pub(crate) fn loss_value<T: Element>(loss: &Var<T>, step: u64) -> Result<T, OptimError> {
+    if loss.numel() != 1 {
+        return Err(OptimError::LossNotScalar {
+            shape: loss.shape().to_vec(),
+        });
+    }
+    let value = loss.item();
+    if !value.is_finite() {
+        return Err(OptimError::NonFiniteLoss {
+            value: value.as_f64(),
+            step,
+        });
+    }
+    Ok(value)
+}
+
+/// Checks that `tensors` (gradients or curvature estimates) are all finite.
+pub(crate) fn check_finite<T: Element, P: Parameters<T> + ?Sized>(
+    params: &P,
+    tensors: &[Tensor<T>],
+    what: &'static str,
+    step: u64,
+) -> Result<(), OptimError> {
+    match tensors.iter().position(|t| !t.all_finite()) {
+        None => Ok(()),
+        Some(index) => Err(OptimError::NonFinite {
+            what,
+            parameter: parameter_name(params, index),
+            index,
+            step,
+        }),
+    }
+}
+
+/// Checks that `tensors` match the parameters in number and shape.
+pub(crate) fn check_like_parameters<T: Element, P: Parameters<T> + ?Sized>(
+    params: &P,
+    tensors: &[Tensor<T>],
+    what: &'static str,
+) -> Result<(), OptimError> {
+    let ps = params.parameters();
+    if ps.len() != tensors.len() {
+        return Err(OptimError::Count {
+            what,
+            expected: ps.len(),
+            got: tensors.len(),
+        });
+    }
+    match ps
+        .iter()
+        .zip(tensors)
+        .position(|(p, t)| p.shape() != t.shape())
+    {
+        None => Ok(()),
+        Some(index) => Err(OptimError::Shape {
+            what,
+            parameter: parameter_name(params, index),
+            index,
+            expected: ps[index].shape().to_vec(),
+            got: tensors[index].shape().to_vec(),
+        }),
+    }
+}
+
+/// Checks that the parameters match the shapes the optimizer's state was
+/// built for (an empty `shapes` means the state is not sized yet).
+pub(crate) fn check_parameters_like_state<T: Element, P: Parameters<T> + ?Sized>(
+    params: &P,
+    state: &[Tensor<T>],
+) -> Result<(), OptimError> {
+    if state.is_empty() {
+        return Ok(());
+    }
+    let ps = params.parameters();
+    if ps.len() != state.len() {
+        return Err(OptimError::Count {
+            what: "parameters",
+            expected: state.len(),
+            got: ps.len(),
+        });
+    }
+    match ps
+        .iter()
+        .zip(state)
+        .position(|(p, s)| p.shape() != s.shape())
+    {
+        None => Ok(()),
+        Some(index) => Err(OptimError::Shape {
+            what: "parameter",
+            parameter: parameter_name(params, index),
+            index,
+            expected: state[index].shape().to_vec(),
+            got: ps[index].shape().to_vec(),
+        }),
+    }
+}
+
+/// The loss and its gradient with respect to each parameter, on a fresh
+/// tape that is dropped before this returns (so the parameters' storage is
+/// no longer shared and can be updated in place without a copy).
+pub(crate) fn loss_and_gradients<T, P, F>(
+    params: &P,
+    loss: F,
+    step: u64,
+) -> Result<(T, Vec<Tensor<T>>), OptimError>
+where
+    T: Element,
+    P: Parameters<T> + ?Sized,
+    F: Fn(&P, &Tape<T>, &[Var<T>]) -> Var<T>,
+{
+    let tape = Tape::new();
+    let vars = params.bind(&tape);
+    let out = loss(params, &tape, &vars);
+    let value = loss_value(&out, step)?;
+    let refs: Vec<&Var<T>> = vars.iter().collect();
+    let grads = tape.grad(&out, &refs);
+    check_finite(params, &grads, "gradient", step)?;
+    Ok((value, grads))
+}
+
+/// `1 - beta^t`, the bias correction of a moving average started at 0.
+pub(crate) fn bias_correction(beta: f64, step: u64) -> f64 {
+    1.0 - beta.powf(step as f64)
+}
+
+/// With `eps = 0`, an element whose second-moment average is 0 while its
+/// first moment is not would take an infinite step: refuse it before
+/// anything changes. (A 0/0 element, nothing learned yet, moves by 0.)
+pub(crate) fn check_zero_denominators<T: Element, P: Parameters<T> + ?Sized>(
+    params: &P,
+    step: u64,
+    per_parameter: impl Iterator<Item = bool>,
+) -> Result<(), OptimError> {
+    for (index, bad) in per_parameter.enumerate() {
+        if bad {
+            return Err(OptimError::NonFinite {
+                what: "update",
+                parameter: parameter_name(params, index),
+                index,
+                step,
+            });
+        }
+    }
+    Ok(())
+}

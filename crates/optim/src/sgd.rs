@@ -1,0 +1,290 @@
+//! Stochastic gradient descent with momentum, dampening, Nesterov momentum
+//! and (L2) weight decay, with PyTorch's formulas.
+
+use curvature_autograd::{Element, Parameters, Tape, Tensor, Var};
+
+use crate::optimizer::{
+    check_finite, check_like_parameters, check_parameters_like_state, loss_and_gradients,
+};
+use crate::state::check_shapes;
+use crate::{validate, FirstOrderOptimizer, OptimError, Optimizer, OptimizerState};
+
+/// The hyperparameters of [`Sgd`]. The learning rate has no default (as in
+/// PyTorch); [`SgdConfig::new`] sets it and leaves the rest at their
+/// defaults (all 0, no Nesterov).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SgdConfig {
+    /// Learning rate; `> 0`.
+    pub lr: f64,
+    /// Momentum factor; `>= 0` (0: plain gradient descent).
+    pub momentum: f64,
+    /// Dampening of the gradient's contribution to the momentum; in `[0, 1]`.
+    pub dampening: f64,
+    /// Nesterov momentum; needs `momentum > 0` and `dampening = 0`.
+    pub nesterov: bool,
+    /// L2 penalty added to the gradient (`g + weight_decay * p`); `>= 0`.
+    pub weight_decay: f64,
+}
+
+impl SgdConfig {
+    /// The learning rate `lr`, everything else at its default.
+    pub fn new(lr: f64) -> Self {
+        Self {
+            lr,
+            momentum: 0.0,
+            dampening: 0.0,
+            nesterov: false,
+            weight_decay: 0.0,
+        }
+    }
+
+    fn validate(&self) -> Result<(), OptimError> {
+        validate::positive("lr", self.lr)?;
+        validate::non_negative("momentum", self.momentum)?;
+        validate::unit_interval("dampening", self.dampening)?;
+        validate::non_negative("weight_decay", self.weight_decay)?;
+        if self.nesterov && self.momentum <= 0.0 {
+            return Err(OptimError::invalid(
+                "momentum",
+                self.momentum,
+                "Nesterov momentum needs momentum > 0",
+            ));
+        }
+        if self.nesterov && self.dampening != 0.0 {
+            return Err(OptimError::invalid(
+                "dampening",
+                self.dampening,
+                "Nesterov momentum needs dampening = 0",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Stochastic gradient descent, as `torch.optim.SGD`. With
+/// `d = g + weight_decay * p`:
+///
+/// ```text
+/// b <- d                                  on the first step
+/// b <- momentum * b + (1 - dampening) * d  afterwards
+/// d <- d + momentum * b   (Nesterov)   or   d <- b   (classical momentum)
+/// p <- p - lr * d
+/// ```
+///
+/// Without momentum, `p <- p - lr * d`. The momentum buffers are sized on
+/// the first step; a later step whose parameters differ in number or shape
+/// is an error.
+///
+/// ```
+/// use curvature_autograd::Tensor;
+/// use curvature_optim::{Optimizer, Sgd, SgdConfig};
+///
+/// // f(x, y) = x^2 + 10 y^2, heavy-ball momentum
+/// let mut params = vec![Tensor::from_vec(vec![1.0_f64, 1.0], &[2])];
+/// let weights = Tensor::from_vec(vec![1.0, 10.0], &[2]);
+/// let mut sgd = Sgd::new(SgdConfig { momentum: 0.9, ..SgdConfig::new(0.02) })?;
+/// for _ in 0..300 {
+///     sgd.step(&mut params, |_, tape, p| {
+///         (&p[0].square() * &tape.constant(weights.clone())).sum()
+///     })?;
+/// }
+/// assert!(params[0].as_slice().iter().all(|x| x.abs() < 1e-4));
+/// # Ok::<(), curvature_optim::OptimError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Sgd<T> {
+    config: SgdConfig,
+    step: u64,
+    momentum_buffers: Vec<Tensor<T>>,
+}
+
+impl<T: Element> Sgd<T> {
+    /// SGD with these hyperparameters, checked: an error names the first
+    /// one out of range and its value.
+    pub fn new(config: SgdConfig) -> Result<Self, OptimError> {
+        config.validate()?;
+        Ok(Self {
+            config,
+            step: 0,
+            momentum_buffers: Vec::new(),
+        })
+    }
+
+    /// The hyperparameters (the learning rate as last set).
+    pub fn config(&self) -> &SgdConfig {
+        &self.config
+    }
+}
+
+impl<T: Element> Optimizer<T> for Sgd<T> {
+    fn step<P, F>(&mut self, params: &mut P, loss: F) -> Result<T, OptimError>
+    where
+        P: Parameters<T> + ?Sized,
+        F: Fn(&P, &Tape<T>, &[Var<T>]) -> Var<T>,
+    {
+        check_parameters_like_state(&*params, &self.momentum_buffers)?;
+        let (value, grads) = loss_and_gradients(&*params, loss, self.step + 1)?;
+        self.step_with_grads(params, &grads)?;
+        Ok(value)
+    }
+
+    fn learning_rate(&self) -> f64 {
+        self.config.lr
+    }
+
+    fn set_learning_rate(&mut self, lr: f64) -> Result<(), OptimError> {
+        validate::non_negative("lr", lr)?;
+        self.config.lr = lr;
+        Ok(())
+    }
+
+    fn step_count(&self) -> u64 {
+        self.step
+    }
+
+    fn state(&self) -> OptimizerState<T> {
+        let mut state = OptimizerState::new("sgd", self.step);
+        state.insert_per_parameter("momentum_buffer", &self.momentum_buffers);
+        state
+    }
+
+    fn load_state(&mut self, state: &OptimizerState<T>) -> Result<(), OptimError> {
+        let names: &[&str] = if self.config.momentum > 0.0 {
+            &["momentum_buffer"]
+        } else {
+            &[]
+        };
+        let mut buffers = state.per_parameter("sgd", names)?;
+        let buffers = buffers.pop().unwrap_or_default();
+        if !self.momentum_buffers.is_empty() {
+            let shapes: Vec<&[usize]> = self.momentum_buffers.iter().map(|b| b.shape()).collect();
+            check_shapes(&buffers, &shapes)?;
+        }
+        self.momentum_buffers = buffers;
+        self.step = state.step;
+        Ok(())
+    }
+}
+
+impl<T: Element> FirstOrderOptimizer<T> for Sgd<T> {
+    fn step_with_grads<P>(&mut self, params: &mut P, grads: &[Tensor<T>]) -> Result<(), OptimError>
+    where
+        P: Parameters<T> + ?Sized,
+    {
+        let t = self.step + 1;
+        check_parameters_like_state(&*params, &self.momentum_buffers)?;
+        check_like_parameters(&*params, grads, "gradient")?;
+        check_finite(&*params, grads, "gradient", t)?;
+
+        let c = &self.config;
+        let lr = T::from_f64(c.lr);
+        let wd = T::from_f64(c.weight_decay);
+        let momentum = T::from_f64(c.momentum);
+        let keep = T::one() - T::from_f64(c.dampening);
+        let first = self.momentum_buffers.is_empty();
+        if c.momentum > 0.0 && first {
+            self.momentum_buffers = grads.iter().map(Tensor::zeros_like).collect();
+        }
+        for (i, p) in params.parameters_mut().into_iter().enumerate() {
+            let p = p.make_mut();
+            let g = grads[i].as_slice();
+            if c.momentum == 0.0 {
+                for (p, &g) in p.iter_mut().zip(g) {
+                    *p = *p - lr * (g + wd * *p);
+                }
+                continue;
+            }
+            let b = self.momentum_buffers[i].make_mut();
+            for ((p, &g), b) in p.iter_mut().zip(g).zip(b.iter_mut()) {
+                let d = g + wd * *p;
+                *b = if first { d } else { momentum * *b + keep * d };
+                let d = if c.nesterov { d + momentum * *b } else { *b };
+                *p = *p - lr * d;
+            }
+        }
+        self.step = t;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(config: SgdConfig) -> String {
+        Sgd::<f64>::new(config).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn invalid_hyperparameters_are_errors_naming_the_value() {
+        let e = err(SgdConfig::new(-0.1));
+        assert!(e.contains("lr") && e.contains("-0.1"), "{e}");
+        let e = err(SgdConfig {
+            momentum: -1.0,
+            ..SgdConfig::new(0.1)
+        });
+        assert!(e.contains("momentum") && e.contains("-1"), "{e}");
+        let e = err(SgdConfig {
+            weight_decay: -2.0,
+            ..SgdConfig::new(0.1)
+        });
+        assert!(e.contains("weight_decay") && e.contains("-2"), "{e}");
+        let e = err(SgdConfig {
+            dampening: 1.5,
+            ..SgdConfig::new(0.1)
+        });
+        assert!(e.contains("dampening") && e.contains("1.5"), "{e}");
+        let e = err(SgdConfig {
+            nesterov: true,
+            ..SgdConfig::new(0.1)
+        });
+        assert!(e.contains("momentum") && e.contains("Nesterov"), "{e}");
+        let e = err(SgdConfig {
+            nesterov: true,
+            momentum: 0.9,
+            dampening: 0.1,
+            ..SgdConfig::new(0.1)
+        });
+        assert!(e.contains("dampening") && e.contains("0.1"), "{e}");
+    }
+
+    #[test]
+    fn learning_rate_is_readable_and_settable() {
+        let mut sgd = Sgd::<f32>::new(SgdConfig::new(0.1)).unwrap();
+        assert_eq!(sgd.learning_rate(), 0.1);
+        sgd.set_learning_rate(0.05).unwrap();
+        assert_eq!(sgd.learning_rate(), 0.05);
+        assert!(sgd.set_learning_rate(f64::NAN).is_err());
+        assert!(sgd.set_learning_rate(-1.0).is_err());
+    }
+
+    #[test]
+    fn a_parameter_whose_shape_changes_is_an_error_not_a_panic() {
+        let mut sgd = Sgd::new(SgdConfig {
+            momentum: 0.9,
+            ..SgdConfig::new(0.1)
+        })
+        .unwrap();
+        let mut params = vec![Tensor::from_vec(vec![1.0_f64, 2.0], &[2])];
+        sgd.step(&mut params, |_, _, p| p[0].square().sum())
+            .unwrap();
+        let mut other = vec![Tensor::from_vec(vec![1.0_f64, 2.0, 3.0], &[3])];
+        let e = sgd
+            .step(&mut other, |_, _, p| p[0].square().sum())
+            .unwrap_err();
+        assert!(matches!(e, OptimError::Shape { index: 0, .. }), "{e}");
+        let e = sgd
+            .step_with_grads(&mut params, &[Tensor::zeros(&[3])])
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                OptimError::Shape {
+                    what: "gradient",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    }
+}
