@@ -3,12 +3,13 @@
 
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
-use super::Tensor;
+use super::{simd, Tensor};
 use crate::shape::{broadcast_shapes, broadcast_strides, numel};
 use crate::{Element, Shape};
 
 /// Writes `f(a[ia], b[ib])` for every index of `out_shape`, reading `a` and
 /// `b` through broadcast strides (0 on expanded dimensions).
+#[inline(always)]
 fn broadcast_zip<T: Copy, F: Fn(T, T) -> T>(
     a: &[T],
     sa: &[usize],
@@ -32,23 +33,34 @@ fn broadcast_zip<T: Copy, F: Fn(T, T) -> T>(
     let (ia, ib) = (sa[last], sb[last]);
     let mut index: Shape = Shape::from_elem(0, last);
     let (mut oa, mut ob) = (0usize, 0usize);
-    for _ in 0..n / inner {
+    for row in out.spare_capacity_mut().chunks_exact_mut(inner) {
         match (ia, ib) {
-            (1, 1) => out.extend(
-                a[oa..oa + inner]
-                    .iter()
+            (1, 1) => {
+                for ((d, &x), &y) in row
+                    .iter_mut()
+                    .zip(&a[oa..oa + inner])
                     .zip(&b[ob..ob + inner])
-                    .map(|(&x, &y)| f(x, y)),
-            ),
+                {
+                    d.write(f(x, y));
+                }
+            }
             (1, 0) => {
                 let y = b[ob];
-                out.extend(a[oa..oa + inner].iter().map(|&x| f(x, y)));
+                for (d, &x) in row.iter_mut().zip(&a[oa..oa + inner]) {
+                    d.write(f(x, y));
+                }
             }
             (0, 1) => {
                 let x = a[oa];
-                out.extend(b[ob..ob + inner].iter().map(|&y| f(x, y)));
+                for (d, &y) in row.iter_mut().zip(&b[ob..ob + inner]) {
+                    d.write(f(x, y));
+                }
             }
-            _ => out.extend((0..inner).map(|j| f(a[oa + j * ia], b[ob + j * ib]))),
+            _ => {
+                for (j, d) in row.iter_mut().enumerate() {
+                    d.write(f(a[oa + j * ia], b[ob + j * ib]));
+                }
+            }
         }
         for d in (0..last).rev() {
             index[d] += 1;
@@ -62,28 +74,22 @@ fn broadcast_zip<T: Copy, F: Fn(T, T) -> T>(
             index[d] = 0;
         }
     }
+    // SAFETY: the rows cover all `n` elements, and each was written.
+    unsafe { out.set_len(n) };
     out
 }
 
 impl<T: Element> Tensor<T> {
     /// Applies `f` to every element.
     pub fn map(&self, f: impl Fn(T) -> T) -> Self {
-        Self::from_parts(
-            self.as_slice().iter().map(|&x| f(x)).collect(),
-            self.shape.clone(),
-        )
+        Self::from_parts(simd::map(self.as_slice(), f), self.shape.clone())
     }
 
     /// Combines two tensors element-wise with broadcasting. Panics with a
     /// message naming `op` and both shapes when they do not broadcast.
     pub fn zip_map(&self, other: &Self, op: &str, f: impl Fn(T, T) -> T) -> Self {
         if self.shape == other.shape {
-            let data = self
-                .as_slice()
-                .iter()
-                .zip(other.as_slice())
-                .map(|(&a, &b)| f(a, b))
-                .collect();
+            let data = simd::zip(self.as_slice(), other.as_slice(), f);
             return Self::from_parts(data, self.shape.clone());
         }
         let out_shape = broadcast_shapes(self.shape(), other.shape()).unwrap_or_else(|| {
@@ -93,9 +99,24 @@ impl<T: Element> Tensor<T> {
                 other.shape()
             )
         });
+        // The common bias case: a full tensor and a row that repeats along
+        // every leading dimension.
+        let inner = out_shape.last().copied().unwrap_or(1);
+        let is_row = |t: &Self| t.numel() == inner && t.shape().last() == Some(&inner);
+        if inner > 0 && self.shape() == out_shape.as_slice() && is_row(other) {
+            let data = simd::rows(self.as_slice(), other.as_slice(), f);
+            return Self::from_parts(data, out_shape);
+        }
+        if inner > 0 && other.shape() == out_shape.as_slice() && is_row(self) {
+            let data = simd::rows(other.as_slice(), self.as_slice(), |y, x| f(x, y));
+            return Self::from_parts(data, out_shape);
+        }
         let sa = broadcast_strides(self.shape(), &out_shape);
         let sb = broadcast_strides(other.shape(), &out_shape);
-        let data = broadcast_zip(self.as_slice(), &sa, other.as_slice(), &sb, &out_shape, f);
+        let data = simd::dispatch(
+            #[inline(always)]
+            || broadcast_zip(self.as_slice(), &sa, other.as_slice(), &sb, &out_shape, f),
+        );
         Self::from_parts(data, out_shape)
     }
 
@@ -276,6 +297,10 @@ mod tests {
         );
         assert_eq!((&a * &row).to_vec(), vec![0.0, 2.0, 6.0, 3.0, 8.0, 15.0]);
         assert_eq!((&col + &row).shape(), &[2, 3]);
+        // a row first: the operands keep their order in the fast path
+        assert_eq!((&row - &a).to_vec(), vec![1.0, 1.0, 1.0, -2.0, -2.0, -2.0]);
+        let row2 = Tensor::from_vec(vec![1.0, 2.0, 3.0], &[1, 3]);
+        assert_eq!((&a / &row2).to_vec(), vec![0.0, 0.5, 2.0 / 3.0, 3.0, 2.0, 5.0 / 3.0]);
         assert_eq!(
             (&col - &row).to_vec(),
             vec![9.0, 8.0, 7.0, 19.0, 18.0, 17.0]

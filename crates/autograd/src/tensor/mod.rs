@@ -10,6 +10,7 @@ mod random;
 
 pub use random::{seeded_rng, SeededRng};
 mod reduce;
+mod simd;
 
 use std::fmt;
 use std::sync::Arc;

@@ -43,26 +43,32 @@ impl<T: Element> Tensor<T> {
             return Self::from_parts(out, Shape::from_slice(shape));
         }
         let step = strides[last];
-        let mut index = Shape::from_elem(0, last);
-        let mut offset = 0usize;
-        for row in self.as_slice().chunks_exact(inner) {
-            if step == 0 {
-                out[offset] += row.iter().copied().sum::<T>();
-            } else {
-                for (o, &x) in out[offset..offset + inner].iter_mut().zip(row) {
-                    *o += x;
+        let data = self.as_slice();
+        super::simd::dispatch(
+            #[inline(always)]
+            || {
+                let mut index = Shape::from_elem(0, last);
+                let mut offset = 0usize;
+                for row in data.chunks_exact(inner) {
+                    if step == 0 {
+                        out[offset] += row.iter().copied().fold(T::zero(), |acc, x| acc + x);
+                    } else {
+                        for (o, &x) in out[offset..offset + inner].iter_mut().zip(row) {
+                            *o += x;
+                        }
+                    }
+                    for d in (0..last).rev() {
+                        index[d] += 1;
+                        offset += strides[d];
+                        if index[d] < full[d] {
+                            break;
+                        }
+                        offset -= strides[d] * full[d];
+                        index[d] = 0;
+                    }
                 }
-            }
-            for d in (0..last).rev() {
-                index[d] += 1;
-                offset += strides[d];
-                if index[d] < full[d] {
-                    break;
-                }
-                offset -= strides[d] * full[d];
-                index[d] = 0;
-            }
-        }
+            },
+        );
         Self::from_parts(out, Shape::from_slice(shape))
     }
 

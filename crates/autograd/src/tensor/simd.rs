@@ -1,0 +1,84 @@
+//! Element-wise loops compiled twice: for the baseline target (SSE2 on
+//! x86-64) and with AVX2 + FMA, chosen at run time. The loops are plain
+//! Rust that the compiler vectorises; the AVX2 copy processes 8 `f32` per
+//! instruction instead of 4, which is what makes the rational `tanh` and
+//! the fused backward ops cheap. Results are identical in both (no fused
+//! multiply-adds are formed: Rust does not contract `a * b + c`).
+//!
+//! Kernels write into spare capacity rather than `collect()`: `collect` is
+//! a separate function that would not inherit the AVX2 target feature.
+
+/// Runs `kernel`, compiled with AVX2 and FMA enabled when the CPU has them.
+/// `kernel` must be `#[inline(always)]` code for the feature to reach it.
+#[inline(always)]
+pub(crate) fn dispatch<R>(kernel: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU supports AVX2 and FMA (checked just above; the
+        // standard library caches the answer).
+        return unsafe { with_avx2(kernel) };
+    }
+    kernel()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn with_avx2<R>(kernel: impl FnOnce() -> R) -> R {
+    kernel()
+}
+
+/// `f` applied to every element.
+#[inline(always)]
+pub(crate) fn map<T: Copy, F: Fn(T) -> T>(src: &[T], f: F) -> Vec<T> {
+    dispatch(
+        #[inline(always)]
+        || {
+            let mut out = Vec::with_capacity(src.len());
+            for (d, &x) in out.spare_capacity_mut().iter_mut().zip(src) {
+                d.write(f(x));
+            }
+            // SAFETY: the loop initialised all `src.len()` elements.
+            unsafe { out.set_len(src.len()) };
+            out
+        },
+    )
+}
+
+/// `f` applied to pairs of elements of two slices of the same length.
+#[inline(always)]
+pub(crate) fn zip<T: Copy, F: Fn(T, T) -> T>(a: &[T], b: &[T], f: F) -> Vec<T> {
+    let n = a.len().min(b.len());
+    dispatch(
+        #[inline(always)]
+        || {
+            let mut out = Vec::with_capacity(n);
+            for ((d, &x), &y) in out.spare_capacity_mut().iter_mut().zip(a).zip(b) {
+                d.write(f(x, y));
+            }
+            // SAFETY: the loop initialised all `n` elements.
+            unsafe { out.set_len(n) };
+            out
+        },
+    )
+}
+
+/// `f(a[i, j], row[j])` for `a` seen as rows of `row.len()` elements.
+#[inline(always)]
+pub(crate) fn rows<T: Copy, F: Fn(T, T) -> T>(a: &[T], row: &[T], f: F) -> Vec<T> {
+    dispatch(
+        #[inline(always)]
+        || {
+            let mut out = Vec::with_capacity(a.len());
+            let dst = out.spare_capacity_mut().chunks_exact_mut(row.len());
+            for (d_row, a_row) in dst.zip(a.chunks_exact(row.len())) {
+                for ((d, &x), &y) in d_row.iter_mut().zip(a_row).zip(row) {
+                    d.write(f(x, y));
+                }
+            }
+            // SAFETY: `a.len()` is a multiple of `row.len()` (the caller's
+            // shapes), so the rows cover, and wrote, every element.
+            unsafe { out.set_len(a.len()) };
+            out
+        },
+    )
+}
