@@ -168,6 +168,9 @@ where
 }
 
 /// `f` at `inputs` with element `i` of input `k` moved by `delta`, flattened.
+/// The inputs are leaves, not constants: `f` may differentiate them itself
+/// (as the vector-Jacobian product of [`gradgradcheck`] does), and a
+/// gradient with respect to a constant would read zero.
 fn evaluate<F>(f: &F, inputs: &[Tensor<f64>], k: usize, i: usize, delta: f64) -> Vec<f64>
 where
     F: Fn(&Tape<f64>, &[Var<f64>]) -> Var<f64>,
@@ -180,9 +183,9 @@ where
             if m == k {
                 let mut moved = x.to_vec();
                 moved[i] += delta;
-                tape.constant(Tensor::from_vec(moved, x.shape()))
+                tape.var(Tensor::from_vec(moved, x.shape()))
             } else {
-                tape.constant(x.clone())
+                tape.var(x.clone())
             }
         })
         .collect();
