@@ -134,9 +134,12 @@ impl<T: Element> Tape<T> {
 
         let out = output.id;
         let lo = inputs.iter().map(|x| x.id).min().unwrap_or(out).min(out);
-        let on_path = self.nodes_on_path(lo, out, inputs);
-        let mut grads: Vec<Option<Var<T>>> = vec![None; out - lo + 1];
-        let mut keep = vec![false; out - lo + 1];
+        // An input recorded after the output is not on any path, but it
+        // still needs a slot (for its zero gradient).
+        let hi = inputs.iter().map(|x| x.id).max().unwrap_or(out).max(out);
+        let on_path = self.nodes_on_path(lo, out, hi, inputs);
+        let mut grads: Vec<Option<Var<T>>> = vec![None; hi - lo + 1];
+        let mut keep = vec![false; hi - lo + 1];
         for x in inputs {
             keep[x.id - lo] = true;
         }
@@ -193,9 +196,10 @@ impl<T: Element> Tape<T> {
     }
 
     /// Marks the nodes in `lo..=out` that lie on a path from an input:
-    /// the inputs themselves, and recorded nodes with such an input.
-    fn nodes_on_path(&self, lo: NodeId, out: NodeId, inputs: &[&Var<T>]) -> Vec<bool> {
-        let mut on_path = vec![false; out - lo + 1];
+    /// the inputs themselves, and recorded nodes with such an input. The
+    /// result covers `lo..=hi`, `hi` the last input or the output.
+    fn nodes_on_path(&self, lo: NodeId, out: NodeId, hi: NodeId, inputs: &[&Var<T>]) -> Vec<bool> {
+        let mut on_path = vec![false; hi - lo + 1];
         for x in inputs {
             on_path[x.id - lo] = true;
         }
@@ -256,13 +260,19 @@ fn input_grads<T: Element>(op: &Op<T>, out: &Var<T>, g: &Var<T>, needs: &[bool])
         // d/dx sigmoid x = s (1 - s)
         Op::Sigmoid(_) => unary(g.sigmoid_backward(out)),
         // tanh_backward(a, y) = a (1 - y^2): linear in a; d/dy = -2 a y
-        Op::TanhBackward(a, y) => binary(&|| g.tanh_backward(&var(y)), &|| {
-            (g * &var(a) * &var(y)).mul_scalar(T::from_f64(-2.0))
+        // (broadcast operands sum back to their shape, as for mul)
+        Op::TanhBackward(a, y) => binary(&|| g.tanh_backward(&var(y)).sum_to(&shape(a)), &|| {
+            (g * &var(a) * &var(y))
+                .mul_scalar(T::from_f64(-2.0))
+                .sum_to(&shape(y))
         }),
         // sigmoid_backward(a, s) = a s (1 - s): linear in a; d/ds = a (1 - 2s)
-        Op::SigmoidBackward(a, s) => binary(&|| g.sigmoid_backward(&var(s)), &|| {
-            g * &var(a) * &var(s).mul_scalar(T::from_f64(-2.0)).add_scalar(one)
-        }),
+        Op::SigmoidBackward(a, s) => {
+            binary(&|| g.sigmoid_backward(&var(s)).sum_to(&shape(a)), &|| {
+                (g * &var(a) * &var(s).mul_scalar(T::from_f64(-2.0)).add_scalar(one))
+                    .sum_to(&shape(s))
+            })
+        }
         // d/dx relu x = 1 where x > 0, else 0
         Op::Relu(x) => unary(g * &out.constant_like(var(x).value().positive_mask())),
         // d/dx log(1 + e^x) = sigmoid x
