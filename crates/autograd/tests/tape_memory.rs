@@ -1,0 +1,67 @@
+//! One tape reused for many gradients: `tape.grad` (without graph) leaves
+//! no nodes and no bytes behind, and the tape's memory goes with its last
+//! Var. Asserts on a counting global allocator. (One test only: the count
+//! is process-wide.)
+
+mod common;
+#[path = "common/counting_allocator.rs"]
+mod counting_allocator;
+
+use std::hint::black_box;
+
+use common::{random_like, tanh_mlp_mse, tanh_mlp_params};
+use counting_allocator::{live_bytes, Counting, SLACK};
+use curvature_autograd::{functional, Tape, Var};
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+#[test]
+fn many_grads_on_one_tape_stay_flat_and_the_last_var_frees_the_tape() {
+    let params = tanh_mlp_params(11);
+    let v = random_like(&params, 2);
+    // warm up: one-off lazy initialisations (the GEMM crate's) happen here
+    black_box(functional::hvp(tanh_mlp_mse::<f64>, &params, &v));
+    let start = live_bytes();
+    let (gv, x) = {
+        let tape = Tape::new();
+        let x: Vec<Var<f64>> = params.iter().map(|p| tape.var(p.clone())).collect();
+        let refs: Vec<&Var<f64>> = x.iter().collect();
+        let y = tanh_mlp_mse(&tape, &x);
+        let g = tape.grad_graph(&y, &refs);
+        let gv = g
+            .iter()
+            .zip(&v)
+            .map(|(g, v)| (g * &tape.constant(v.clone())).sum())
+            .reduce(|a, b| &a + &b)
+            .expect("four parameters");
+        (gv, x)
+    };
+    let tape = gv.tape();
+    let refs: Vec<&Var<f64>> = x.iter().collect();
+    let mark = tape.len();
+    let first = tape.grad(&gv, &refs);
+    let before = live_bytes();
+    for _ in 0..1000 {
+        black_box(tape.grad(&gv, &refs));
+    }
+    let after = live_bytes();
+    assert_eq!(tape.len(), mark, "tape.grad left nodes behind");
+    assert_eq!(tape.grad(&gv, &refs), first);
+
+    let held = live_bytes();
+    drop(refs);
+    drop((tape, gv, x, first));
+    let end = live_bytes();
+    eprintln!("1,000 HVPs on one tape: {before} live bytes before, {after} after");
+    eprintln!(
+        "the tape held {} bytes; {} remain once its last Var is gone",
+        held - start,
+        end as isize - start as isize
+    );
+    assert!(
+        after <= before + SLACK,
+        "live bytes grew from {before} to {after}"
+    );
+    assert!(end <= start + SLACK, "{} bytes remain", end - start);
+}
