@@ -300,7 +300,10 @@ mod tests {
         // a row first: the operands keep their order in the fast path
         assert_eq!((&row - &a).to_vec(), vec![1.0, 1.0, 1.0, -2.0, -2.0, -2.0]);
         let row2 = Tensor::from_vec(vec![1.0, 2.0, 3.0], &[1, 3]);
-        assert_eq!((&a / &row2).to_vec(), vec![0.0, 0.5, 2.0 / 3.0, 3.0, 2.0, 5.0 / 3.0]);
+        assert_eq!(
+            (&a / &row2).to_vec(),
+            vec![0.0, 0.5, 2.0 / 3.0, 3.0, 2.0, 5.0 / 3.0]
+        );
         assert_eq!(
             (&col - &row).to_vec(),
             vec![9.0, 8.0, 7.0, 19.0, 18.0, 17.0]
