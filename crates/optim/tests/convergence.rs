@@ -108,6 +108,19 @@ fn every_optimizer_solves(
             &p,
         );
     }
+    let mut p = point(start.0, start.1);
+    let config = AdaHessianConfig {
+        lr: lrs.adahessian_half_power,
+        hessian_power: 0.5,
+        ..Default::default()
+    };
+    let mut opt = AdaHessian::new(&p, config).unwrap();
+    let steps = steps_to(&mut opt, &mut p, f, BUDGET, TOL);
+    check(
+        format!("AdaHessian k 0.5 lr {}", lrs.adahessian_half_power),
+        steps,
+        &p,
+    );
     for nesterov in [false, true] {
         let mut p = point(start.0, start.1);
         let steps = steps_to(&mut sgd_momentum(lrs.sgd, nesterov), &mut p, f, BUDGET, TOL);
@@ -138,6 +151,8 @@ fn every_optimizer_solves(
 
 struct Lrs {
     adahessian: f64,
+    /// AdaHessian with hessian_power 0.5 (the authors' alternative).
+    adahessian_half_power: f64,
     sgd: f64,
     adam: f64,
     adamw_decay: f64,
@@ -147,6 +162,7 @@ struct Lrs {
 fn rosenbrock_from_minus_one_and_a_half_two_is_solved_by_every_optimizer() {
     let lrs = Lrs {
         adahessian: 2.0,
+        adahessian_half_power: 0.15,
         sgd: 1e-3,
         adam: 0.1,
         adamw_decay: 1e-4,
@@ -159,6 +175,7 @@ fn rosenbrock_from_minus_one_and_a_half_two_is_solved_by_every_optimizer() {
 fn rosenbrock_from_one_and_a_half_one_and_a_half_is_solved_by_every_optimizer() {
     let lrs = Lrs {
         adahessian: 2.0,
+        adahessian_half_power: 0.15,
         sgd: 1e-3,
         adam: 0.1,
         adamw_decay: 1e-4,
@@ -171,6 +188,7 @@ fn rosenbrock_from_one_and_a_half_one_and_a_half_is_solved_by_every_optimizer() 
 fn beale_is_solved_by_every_optimizer() {
     let lrs = Lrs {
         adahessian: 0.5,
+        adahessian_half_power: 0.2,
         sgd: 1e-3,
         adam: 0.1,
         adamw_decay: 1e-4,
@@ -206,6 +224,17 @@ fn a_tanh_mlp_on_two_blobs_halves_its_loss_in_200_steps_with_every_optimizer() {
         "AdaHessian lr 0.15 (default)",
         run(&mut |p| o.step(p, &f).unwrap()),
     );
+    // and in f32, the training precision
+    let (x32, y32) = blobs::<f32>(32, 11);
+    let f32_loss = mlp_loss(x32, y32);
+    let mut p = mlp_params::<f32>(2, 8, 5);
+    let mut o = AdaHessian::new(&p, AdaHessianConfig::default()).unwrap();
+    let first = o.step(&mut p, &f32_loss).unwrap() as f64;
+    let mut last = first;
+    for _ in 1..200 {
+        last = o.step(&mut p, &f32_loss).unwrap() as f64;
+    }
+    check("AdaHessian f32 lr 0.15 (default)", (first, last));
     let mut o = sgd_momentum(0.1, false);
     check(
         "SGD momentum 0.9 lr 0.1",
