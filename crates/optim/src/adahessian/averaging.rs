@@ -1,5 +1,5 @@
 //! Averaging of the Hessian-diagonal estimate within a parameter: the
-//! paper's "spatial averaging" (Yao et al. 2020, section 3.3), declared
+//! paper's "spatial averaging" (Yao et al. 2020), declared
 //! per parameter and checked against its shape.
 
 use std::fmt;
@@ -34,7 +34,7 @@ pub enum Averaging {
     /// must not be empty.
     Axes(Vec<usize>),
     /// The mean over blocks of `b` consecutive elements in row-major order
-    /// (the paper's equation 10); when `b` does not divide the element
+    /// (the paper's block averaging); when `b` does not divide the element
     /// count, the last, shorter block is averaged on its own. `b >= 1`.
     Blocks(usize),
 }
