@@ -584,6 +584,34 @@ fn non_finite_losses_and_gradients_are_errors_naming_the_parameter_and_change_no
 }
 
 #[test]
+fn parameters_that_differ_from_those_it_was_built_for_are_refused() {
+    let mut none: Vec<Tensor<f64>> = Vec::new();
+    let mut opt = AdaHessian::new(&none, AdaHessianConfig::default()).unwrap();
+    assert_eq!(
+        opt.step(&mut none, |_, tape, _| tape.scalar(2.0)).unwrap(),
+        2.0
+    );
+    let mut one = vec![Tensor::from_vec(vec![1.0, 2.0], &[2])];
+    let e = opt.step(&mut one, |_, _, p| p[0].sum()).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            OptimError::Count {
+                expected: 0,
+                got: 1,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let mut opt = AdaHessian::new(&one, AdaHessianConfig::default()).unwrap();
+    let mut other = vec![Tensor::from_vec(vec![1.0, 2.0, 3.0], &[3])];
+    let e = opt.step(&mut other, |_, _, p| p[0].sum()).unwrap_err();
+    assert!(matches!(e, OptimError::Shape { index: 0, .. }), "{e}");
+    assert_eq!(opt.step_count(), 0);
+}
+
+#[test]
 fn parameters_are_updated_in_place_without_a_copy() {
     let f = separable_quadratic(Tensor::from_vec(vec![1.0, 2.0, 3.0], &[3]));
     let mut params = vec![Tensor::from_vec(vec![1.0, 1.0, 1.0], &[3])];

@@ -184,6 +184,15 @@ impl<T: Element> Optimizer<T> for AdaHessian<T> {
         F: Fn(&P, &Tape<T>, &[Var<T>]) -> Var<T>,
     {
         let t = self.step + 1;
+        // The state was sized at construction: even an empty one is binding.
+        let count = params.parameters().len();
+        if count != self.exp_avg.len() {
+            return Err(OptimError::Count {
+                what: "parameters",
+                expected: self.exp_avg.len(),
+                got: count,
+            });
+        }
         check_parameters_like_state(&*params, &self.exp_avg)?;
         let refresh = self.refreshes_at(t);
 
