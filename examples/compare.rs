@@ -1,0 +1,250 @@
+//! Every optimizer on the same dataset, model initialisation, batches and
+//! seed: how many steps (and epochs) each needs to bring the training loss
+//! under a target, its final test metric and its time per step, with all
+//! the training-loss curves in one SVG.
+//!
+//! ```text
+//! cargo run --release --example compare -- --dataset spirals
+//! cargo run --release --example compare -- --dataset digits --target-loss 0.05
+//! ```
+
+#[path = "support/mod.rs"]
+mod support;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use curvature::nn::{Activation, Mlp};
+use curvature::optim::Optimizer;
+
+use support::data::{self, DatasetName, ToyOptions};
+use support::fit::{self, FitOptions, History, Schedule};
+use support::optimizers::{AnyOptimizer, Hyperparameters, OptimizerKind};
+use support::plot::{self, Series};
+use support::BoxError;
+
+/// Compare SGD, Adam, AdamW and AdaHessian (each at its default learning
+/// rate) on one dataset.
+#[derive(Parser, Debug, Clone)]
+#[command(name = "compare", version)]
+pub struct Args {
+    /// A dataset name (as for `train`) or a CSV file.
+    #[arg(long, default_value = "spirals")]
+    pub dataset: DatasetName,
+    /// The CSV file's first line holds column names.
+    #[arg(long)]
+    pub header: bool,
+    /// Epochs per optimizer [default: the dataset's, as in `train`].
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// The training loss each optimizer races to.
+    #[arg(long, default_value_t = 0.1)]
+    pub target_loss: f64,
+    /// Optimizers to compare, e.g. sgd,adahessian [default: all].
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub optimizers: Option<Vec<OptimizerKind>>,
+    /// Hidden layer widths, e.g. 64,64.
+    #[arg(long, value_delimiter = ',')]
+    pub hidden: Option<Vec<usize>>,
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    #[arg(long, value_enum, default_value_t = Schedule::Cosine)]
+    pub schedule: Schedule,
+    /// Epochs of linear learning-rate warm-up.
+    #[arg(long, default_value_t = 1)]
+    pub warmup: usize,
+    #[arg(long, default_value_t = 0.2)]
+    pub test_fraction: f64,
+    /// Where to write the SVG figure.
+    #[arg(long, default_value = "target/compare.svg")]
+    pub output: PathBuf,
+    /// Print only the table.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// One optimizer's results.
+#[derive(Clone, Debug)]
+pub struct Row {
+    pub optimizer: OptimizerKind,
+    pub steps_to_target: Option<u64>,
+    pub epochs_to_target: Option<usize>,
+    /// Time spent in optimizer steps until the target was reached.
+    pub seconds_to_target: Option<f64>,
+    pub final_train_loss: f64,
+    pub final_test_metric: f64,
+    pub median_step_ms: f64,
+    pub history: History,
+}
+
+fn main() -> ExitCode {
+    support::main_with(|args: &Args| run(args, &mut std::io::stdout().lock()).map(|_| ()))
+}
+
+/// Runs every optimizer as `args` say and prints the table to `out`.
+pub fn run(args: &Args, out: &mut dyn Write) -> Result<Vec<Row>, BoxError> {
+    if !(args.target_loss > 0.0 && args.target_loss.is_finite()) {
+        return Err(format!(
+            "--target-loss {} must be a positive number",
+            args.target_loss
+        )
+        .into());
+    }
+    let recipe = args.dataset.recipe();
+    let toy = ToyOptions {
+        points: recipe.points,
+        noise: recipe.noise,
+        classes: recipe.classes,
+        seed: args.seed,
+    };
+    let dataset = data::load(&args.dataset, &toy, args.header)?;
+    let prepared = data::prepare(&dataset, args.test_fraction, args.seed)?;
+    let (train, test) = (&prepared.train, &prepared.test);
+    let sizes: Vec<usize> = std::iter::once(dataset.n_features())
+        .chain(args.hidden.clone().unwrap_or(recipe.hidden))
+        .chain(std::iter::once(fit::output_size(&dataset)))
+        .collect();
+    let options = FitOptions {
+        epochs: args.epochs.unwrap_or(recipe.epochs),
+        batch_size: args.batch_size.unwrap_or(recipe.batch_size),
+        schedule: args.schedule,
+        warmup_epochs: args.warmup,
+        eval_every_steps: Some(1),
+        seed: args.seed,
+    };
+    if options.epochs == 0 || options.batch_size == 0 {
+        return Err("--epochs and --batch-size must be at least 1".into());
+    }
+    let kinds = args
+        .optimizers
+        .clone()
+        .unwrap_or(OptimizerKind::ALL.to_vec());
+    let metric = fit::metric_name(train);
+    if !args.quiet {
+        writeln!(
+            out,
+            "{}: {} train, {} test; MLP {sizes:?} (tanh); {} epochs of batch {}, {} learning rate; \
+             target training loss {}",
+            args.dataset,
+            train.len(),
+            test.len(),
+            options.epochs,
+            options.batch_size,
+            options.schedule.name(),
+            args.target_loss
+        )?;
+    }
+
+    let mut rows = Vec::new();
+    for kind in kinds {
+        // The same initial weights, batches and seed for every optimizer.
+        let mut model = Mlp::<f32>::try_new(&sizes, Activation::Tanh, args.seed)?;
+        let mut optimizer =
+            AnyOptimizer::new(kind, &Hyperparameters::default(), &model, args.seed)?;
+        if !args.quiet {
+            writeln!(out, "running {}", optimizer.describe())?;
+        }
+        let lr = optimizer.learning_rate();
+        let history = fit::fit(&mut model, &mut optimizer, train, test, &options, |_| {})
+            .map_err(|e| format!("{kind} (lr {lr}) stopped: {e}"))?;
+        let steps_to_target = history.steps_to(args.target_loss);
+        let seconds_to_target =
+            steps_to_target.map(|s| history.step_seconds[..s as usize].iter().sum());
+        let last = history.last();
+        rows.push(Row {
+            optimizer: kind,
+            steps_to_target,
+            epochs_to_target: history.epochs_to(args.target_loss),
+            seconds_to_target,
+            final_train_loss: last.train_loss,
+            final_test_metric: last.test_metric,
+            median_step_ms: 1e3 * support::median(&history.step_seconds),
+            history,
+        });
+    }
+
+    print_table(out, &rows, args.target_loss, metric, train)?;
+    draw(args, &rows, train.len().div_ceil(options.batch_size))?;
+    writeln!(out, "figure: {}", args.output.display())?;
+    Ok(rows)
+}
+
+fn print_table(
+    out: &mut dyn Write,
+    rows: &[Row],
+    target: f64,
+    metric: &str,
+    train: &curvature::nn::data::Dataset<f32>,
+) -> Result<(), BoxError> {
+    let never = || "never".to_string();
+    writeln!(
+        out,
+        "| optimizer | steps to {target} | epochs to {target} | time to {target} | final train loss | test {metric} | ms/step (median) |"
+    )?;
+    writeln!(out, "|---|---:|---:|---:|---:|---:|---:|")?;
+    for r in rows {
+        writeln!(
+            out,
+            "| {} | {} | {} | {} | {:.4} | {} | {:.3} |",
+            r.optimizer,
+            r.steps_to_target.map_or_else(never, |s| s.to_string()),
+            r.epochs_to_target.map_or_else(never, |e| e.to_string()),
+            r.seconds_to_target
+                .map_or_else(never, |s| format!("{s:.3} s")),
+            r.final_train_loss,
+            fit::format_metric(train, r.final_test_metric),
+            r.median_step_ms
+        )?;
+    }
+    Ok(())
+}
+
+/// Training loss against epochs and against the time spent in steps.
+fn draw(args: &Args, rows: &[Row], steps_per_epoch: usize) -> Result<(), BoxError> {
+    let by_epoch: Vec<Series> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| Series {
+            name: r.optimizer.to_string(),
+            color: plot::color(i),
+            points: r
+                .history
+                .train_loss_by_step
+                .iter()
+                .map(|&(step, loss)| (step as f64 / steps_per_epoch as f64, loss))
+                .collect(),
+        })
+        .collect();
+    let by_time: Vec<Series> = rows
+        .iter()
+        .zip(&by_epoch)
+        .map(|(r, s)| {
+            let mut elapsed = 0.0;
+            let times: Vec<f64> = std::iter::once(0.0)
+                .chain(r.history.step_seconds.iter().map(|t| {
+                    elapsed += t;
+                    elapsed
+                }))
+                .collect();
+            Series {
+                points: r
+                    .history
+                    .train_loss_by_step
+                    .iter()
+                    .map(|&(step, loss)| (times[step as usize], loss))
+                    .collect(),
+                ..s.clone()
+            }
+        })
+        .collect();
+    plot::svg(&args.output, (1200, 480), |root| {
+        let panels = root.split_evenly((1, 2));
+        let title = format!("training loss on {}", args.dataset);
+        plot::draw_loss_curves(&panels[0], &title, "epoch", &by_epoch)?;
+        plot::draw_loss_curves(&panels[1], &title, "seconds in optimizer steps", &by_time)
+    })
+}

@@ -1,0 +1,255 @@
+//! Datasets by name (toy generators, the shipped real datasets, or a CSV
+//! file), split into train and test and standardised on the training set.
+
+use std::fmt;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use curvature::nn::data::{self, Dataset, Standardizer};
+
+use super::BoxError;
+
+/// The datasets the examples know by name, or a CSV file.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DatasetName {
+    Moons,
+    Spirals,
+    Circles,
+    Xor,
+    Blobs,
+    Sine,
+    Iris,
+    Wine,
+    BreastCancer,
+    Digits,
+    /// A CSV file: the features, then an integer class label in the last column.
+    Csv(PathBuf),
+}
+
+/// The names accepted by `--dataset`, in help order.
+pub const DATASET_NAMES: &str =
+    "moons, spirals, circles, xor, blobs, sine, iris, wine, breast-cancer, digits";
+
+impl FromStr for DatasetName {
+    type Err = String;
+
+    /// A known name (case-insensitive; `_` for `-` is fine), or anything
+    /// that looks like a path: it ends in `.csv` or contains a `/`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let name = s.trim().to_ascii_lowercase().replace('_', "-");
+        Ok(match name.as_str() {
+            "moons" | "two-moons" => Self::Moons,
+            "spirals" | "spiral" => Self::Spirals,
+            "circles" => Self::Circles,
+            "xor" => Self::Xor,
+            "blobs" => Self::Blobs,
+            "sine" | "sin" => Self::Sine,
+            "iris" => Self::Iris,
+            "wine" => Self::Wine,
+            "breast-cancer" => Self::BreastCancer,
+            "digits" => Self::Digits,
+            _ if name.ends_with(".csv") || s.contains('/') || s.contains('\\') => {
+                Self::Csv(PathBuf::from(s))
+            }
+            _ => {
+                return Err(format!(
+                    "unknown dataset `{s}`; expected one of {DATASET_NAMES}, \
+                     or a path to a CSV file (ending in .csv)"
+                ))
+            }
+        })
+    }
+}
+
+impl fmt::Display for DatasetName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self {
+            Self::Moons => "moons",
+            Self::Spirals => "spirals",
+            Self::Circles => "circles",
+            Self::Xor => "xor",
+            Self::Blobs => "blobs",
+            Self::Sine => "sine",
+            Self::Iris => "iris",
+            Self::Wine => "wine",
+            Self::BreastCancer => "breast-cancer",
+            Self::Digits => "digits",
+            Self::Csv(path) => return write!(f, "{}", path.display()),
+        };
+        f.write_str(name)
+    }
+}
+
+/// How to train a dataset well when no flag says otherwise.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Recipe {
+    /// Points generated, for the toy datasets.
+    pub points: usize,
+    /// Noise (standard deviation) of the toy datasets.
+    pub noise: f64,
+    /// Arms of the spirals, centers of the blobs.
+    pub classes: usize,
+    /// Hidden layer widths.
+    pub hidden: Vec<usize>,
+    pub epochs: usize,
+    pub batch_size: usize,
+}
+
+impl DatasetName {
+    /// The defaults that train this dataset well (see the quality bars in
+    /// `tests/examples.rs` and the figures in the README).
+    pub fn recipe(&self) -> Recipe {
+        let toy = |points, noise, epochs| Recipe {
+            points,
+            noise,
+            classes: 2,
+            hidden: vec![32, 32],
+            epochs,
+            batch_size: 32,
+        };
+        match self {
+            Self::Moons => toy(1000, 0.1, 30),
+            Self::Spirals => toy(1000, 0.05, 60),
+            Self::Circles => toy(1000, 0.05, 30),
+            Self::Xor => toy(1000, 0.2, 30),
+            Self::Blobs => Recipe {
+                classes: 4,
+                ..toy(1000, 1.0, 30)
+            },
+            Self::Sine => toy(1000, 0.1, 60),
+            Self::Iris | Self::Wine | Self::BreastCancer | Self::Csv(_) => Recipe {
+                hidden: vec![16],
+                batch_size: 16,
+                ..toy(0, 0.0, 60)
+            },
+            Self::Digits => Recipe {
+                hidden: vec![64],
+                batch_size: 64,
+                ..toy(0, 0.0, 30)
+            },
+        }
+    }
+
+    /// Whether the dataset is generated (so `--points`, `--noise` apply).
+    pub fn is_toy(&self) -> bool {
+        matches!(
+            self,
+            Self::Moons | Self::Spirals | Self::Circles | Self::Xor | Self::Blobs | Self::Sine
+        )
+    }
+}
+
+/// What the toy generators draw.
+#[derive(Clone, Debug)]
+pub struct ToyOptions {
+    pub points: usize,
+    pub noise: f64,
+    pub classes: usize,
+    pub seed: u64,
+}
+
+/// Loads or generates the dataset, in `f32`. `csv_header` says whether a
+/// CSV file's first line holds column names.
+pub fn load(
+    name: &DatasetName,
+    toy: &ToyOptions,
+    csv_header: bool,
+) -> Result<Dataset<f32>, BoxError> {
+    if name.is_toy() {
+        check_toy(name, toy)?;
+    }
+    let ToyOptions {
+        points: n,
+        noise,
+        classes,
+        seed,
+    } = *toy;
+    Ok(match name {
+        DatasetName::Moons => data::two_moons(n, noise, seed),
+        DatasetName::Spirals => data::spirals(n, classes, noise, seed),
+        DatasetName::Circles => data::circles(n, noise, seed),
+        DatasetName::Xor => data::xor(n, noise, seed),
+        DatasetName::Blobs => data::gaussian_blobs(n, classes, noise, seed),
+        DatasetName::Sine => data::sine(n, noise, seed),
+        DatasetName::Iris => data::load_iris()?,
+        DatasetName::Wine => data::load_wine()?,
+        DatasetName::BreastCancer => data::load_breast_cancer()?,
+        DatasetName::Digits => data::load_digits()?,
+        DatasetName::Csv(path) => load_csv_label_last(path, csv_header)?,
+    })
+}
+
+/// The generators panic on values they cannot use; refuse those first.
+fn check_toy(name: &DatasetName, toy: &ToyOptions) -> Result<(), BoxError> {
+    if !(toy.noise >= 0.0 && toy.noise.is_finite()) {
+        return Err(format!("--noise {} must be a finite number >= 0", toy.noise).into());
+    }
+    let classes = matches!(name, DatasetName::Spirals | DatasetName::Blobs);
+    let min_points = if classes { 2 * toy.classes } else { 4 };
+    if classes && toy.classes < 2 {
+        return Err(format!("--classes {} must be at least 2 for {name}", toy.classes).into());
+    }
+    if toy.points < min_points {
+        return Err(format!(
+            "--points {} is too few for {name}: need at least {min_points}",
+            toy.points
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// A CSV file with the label in its last column. `load_csv` takes the
+/// label's column index, so count the fields of the first data line.
+fn load_csv_label_last(path: &Path, header: bool) -> Result<Dataset<f32>, BoxError> {
+    let first_line = std::fs::File::open(path).ok().and_then(|file| {
+        BufReader::new(file)
+            .lines()
+            .map_while(Result::ok)
+            .find(|line| !line.trim().is_empty())
+    });
+    // A file that cannot be opened or is empty: let the loader say so, naming the file.
+    let columns = first_line.map_or(1, |line| line.split(',').count());
+    if columns < 2 {
+        let loaded = data::load_csv::<f32>(path, 0, header)?;
+        if loaded.n_features() == 0 {
+            return Err(format!(
+                "{}: one column only; expected features then a label",
+                path.display()
+            )
+            .into());
+        }
+        return Ok(loaded);
+    }
+    Ok(data::load_csv(path, columns - 1, header)?)
+}
+
+/// A dataset split into train and test, both standardised with the
+/// training set's statistics, with the raw features kept for plots.
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    pub train: Dataset<f32>,
+    pub test: Dataset<f32>,
+    pub raw_train: Dataset<f32>,
+    pub raw_test: Dataset<f32>,
+    pub scaler: Standardizer<f32>,
+}
+
+/// Splits off `test_fraction` for testing (stratified for classes) and
+/// standardises the features, fitted on the training part only.
+pub fn prepare(
+    dataset: &Dataset<f32>,
+    test_fraction: f64,
+    seed: u64,
+) -> Result<Prepared, BoxError> {
+    let (raw_train, raw_test) = dataset.train_test_split(test_fraction, seed)?;
+    let scaler = Standardizer::fit(raw_train.features());
+    Ok(Prepared {
+        train: scaler.transform_dataset(&raw_train),
+        test: scaler.transform_dataset(&raw_test),
+        raw_train,
+        raw_test,
+        scaler,
+    })
+}

@@ -1,0 +1,262 @@
+//! The training loop: shuffled mini-batches, one optimizer step each,
+//! and an evaluation of the whole train and test sets after every epoch.
+
+use std::time::Instant;
+
+use curvature::autograd::{seeded_rng, Tape, Tensor, Var};
+use curvature::nn::data::{Dataset, Targets};
+use curvature::nn::{accuracy, cross_entropy, mse_loss, Mlp, Module};
+use curvature::optim::{
+    Constant, CosineAnnealing, LinearWarmup, LrSchedule, OptimError, Optimizer,
+};
+
+/// The loss of `model` (parameters `params`, bound on `tape`) on a batch:
+/// cross-entropy from logits for classes, mean squared error for values.
+pub fn batch_loss(
+    model: &Mlp<f32>,
+    tape: &Tape<f32>,
+    params: &[Var<f32>],
+    x: &Tensor<f32>,
+    targets: &Targets<f32>,
+) -> Var<f32> {
+    let out = model.forward(params, &tape.constant(x.clone()));
+    match targets {
+        Targets::Classes { labels, .. } => cross_entropy(&out, labels),
+        Targets::Values(values) => mse_loss(&out, &tape.constant(values.clone())),
+    }
+}
+
+/// The number of outputs a model needs for this dataset: one logit per
+/// class, or one per regression target.
+pub fn output_size(dataset: &Dataset<f32>) -> usize {
+    match dataset.targets() {
+        Targets::Classes { n_classes, .. } => *n_classes,
+        Targets::Values(values) => values.shape()[1],
+    }
+}
+
+/// What the metric of a dataset is: accuracy for classes, R² for values.
+pub fn metric_name(dataset: &Dataset<f32>) -> &'static str {
+    match dataset.targets() {
+        Targets::Classes { .. } => "accuracy",
+        Targets::Values(_) => "R²",
+    }
+}
+
+/// The metric formatted for people: a percentage for accuracy.
+pub fn format_metric(dataset: &Dataset<f32>, value: f64) -> String {
+    match dataset.targets() {
+        Targets::Classes { .. } => format!("{:.2}%", 100.0 * value),
+        Targets::Values(_) => format!("{value:.4}"),
+    }
+}
+
+/// The loss and the metric (accuracy, or R²) of `model` on all of `dataset`.
+pub fn evaluate(model: &Mlp<f32>, dataset: &Dataset<f32>) -> (f64, f64) {
+    let out = model.predict(dataset.features());
+    let tape = Tape::new();
+    let prediction = tape.constant(out.clone());
+    match dataset.targets() {
+        Targets::Classes { labels, .. } => {
+            let loss = cross_entropy(&prediction, labels).item();
+            (f64::from(loss), accuracy(&out, labels))
+        }
+        Targets::Values(values) => {
+            let loss = mse_loss(&prediction, &tape.constant(values.clone())).item();
+            (f64::from(loss), r_squared(&out, values))
+        }
+    }
+}
+
+/// The coefficient of determination, `1 - SS_res / SS_tot`, over all
+/// target columns together.
+pub fn r_squared(prediction: &Tensor<f32>, target: &Tensor<f32>) -> f64 {
+    let (p, t) = (prediction.to_f64_vec(), target.to_f64_vec());
+    let mean = t.iter().sum::<f64>() / t.len().max(1) as f64;
+    let residual: f64 = p.iter().zip(&t).map(|(p, t)| (t - p) * (t - p)).sum();
+    let total: f64 = t.iter().map(|t| (t - mean) * (t - mean)).sum();
+    if total > 0.0 {
+        1.0 - residual / total
+    } else {
+        0.0
+    }
+}
+
+/// How the learning rate changes over a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Schedule {
+    /// The optimizer's learning rate throughout.
+    Constant,
+    /// Cosine annealing from the optimizer's learning rate to 0 at the last step.
+    Cosine,
+}
+
+impl Schedule {
+    /// The name the command line uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Schedule::Constant => "constant",
+            Schedule::Cosine => "cosine",
+        }
+    }
+}
+
+/// How to train.
+#[derive(Clone, Debug)]
+pub struct FitOptions {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub schedule: Schedule,
+    /// Epochs of linear warm-up of the learning rate, before the schedule.
+    pub warmup_epochs: usize,
+    /// Also evaluate the loss on the whole training set after every this
+    /// many steps (between epochs), into [`History::train_loss_by_step`].
+    pub eval_every_steps: Option<u64>,
+    /// Seeds the order of the mini-batches.
+    pub seed: u64,
+}
+
+/// The state after an epoch (epoch 0: before training).
+#[derive(Clone, Debug, PartialEq)]
+pub struct EpochRecord {
+    pub epoch: usize,
+    /// Optimizer steps taken so far.
+    pub steps: u64,
+    pub train_loss: f64,
+    pub train_metric: f64,
+    pub test_loss: f64,
+    pub test_metric: f64,
+}
+
+/// What a run of [`fit`] recorded.
+#[derive(Clone, Debug, Default)]
+pub struct History {
+    /// One record per epoch, from epoch 0.
+    pub records: Vec<EpochRecord>,
+    /// The duration of every optimizer step, in seconds.
+    pub step_seconds: Vec<f64>,
+    /// `(step, training loss)` every `eval_every_steps` steps, from step 0.
+    pub train_loss_by_step: Vec<(u64, f64)>,
+}
+
+impl History {
+    /// The last record (epoch 0 when no epoch ran).
+    pub fn last(&self) -> &EpochRecord {
+        self.records.last().expect("fit records epoch 0")
+    }
+
+    /// The first epoch after which the training loss is at most `target`.
+    pub fn epochs_to(&self, target: f64) -> Option<usize> {
+        self.records
+            .iter()
+            .find(|r| r.train_loss <= target)
+            .map(|r| r.epoch)
+    }
+
+    /// The first step after which the training loss is at most `target`,
+    /// as finely as it was evaluated (every `eval_every_steps`, or every epoch).
+    pub fn steps_to(&self, target: f64) -> Option<u64> {
+        let by_epoch = self.records.iter().map(|r| (r.steps, r.train_loss));
+        let mut evaluated: Vec<(u64, f64)> = self
+            .train_loss_by_step
+            .iter()
+            .copied()
+            .chain(by_epoch)
+            .collect();
+        evaluated.sort_by_key(|&(step, _)| step);
+        evaluated
+            .into_iter()
+            .find(|&(_, loss)| loss <= target)
+            .map(|(step, _)| step)
+    }
+}
+
+/// Trains `model` on `train` with `optimizer` for `options.epochs` epochs
+/// of shuffled mini-batches, evaluating on `train` and `test` after each
+/// epoch and calling `on_epoch` with the record. A failed step (a loss
+/// that is not finite: the learning rate is too large) stops training with
+/// its error.
+pub fn fit<O: Optimizer<f32>>(
+    model: &mut Mlp<f32>,
+    optimizer: &mut O,
+    train: &Dataset<f32>,
+    test: &Dataset<f32>,
+    options: &FitOptions,
+    mut on_epoch: impl FnMut(&EpochRecord),
+) -> Result<History, OptimError> {
+    let mut rng = seeded_rng(options.seed);
+    let steps_per_epoch = train.len().div_ceil(options.batch_size) as u64;
+    let total = (options.epochs as u64 * steps_per_epoch).max(1);
+    let warmup = (options.warmup_epochs as u64 * steps_per_epoch).min(total - 1);
+    let base_lr = optimizer.learning_rate();
+    let schedule: DynSchedule = match options.schedule {
+        Schedule::Constant => DynSchedule(Box::new(Constant::new(base_lr)?)),
+        Schedule::Cosine => DynSchedule(Box::new(CosineAnnealing::new(
+            base_lr,
+            0.0,
+            total - warmup,
+        )?)),
+    };
+    let schedule = if warmup > 0 {
+        DynSchedule(Box::new(LinearWarmup::new(
+            schedule,
+            warmup,
+            1.0 / warmup as f64,
+        )?))
+    } else {
+        schedule
+    };
+    let first_step = optimizer.step_count();
+    let mut history = History::default();
+    let record = |model: &Mlp<f32>, epoch: usize, steps: u64| {
+        let (train_loss, train_metric) = evaluate(model, train);
+        let (test_loss, test_metric) = evaluate(model, test);
+        EpochRecord {
+            epoch,
+            steps,
+            train_loss,
+            train_metric,
+            test_loss,
+            test_metric,
+        }
+    };
+    history.records.push(record(model, 0, 0));
+    if options.eval_every_steps.is_some() {
+        history
+            .train_loss_by_step
+            .push((0, history.records[0].train_loss));
+    }
+    let mut steps = 0_u64;
+    for epoch in 1..=options.epochs {
+        for (x, targets) in train.batches(options.batch_size, &mut rng) {
+            optimizer.set_learning_rate(schedule.lr_at(optimizer.step_count() - first_step))?;
+            let start = Instant::now();
+            optimizer.step(model, |model, tape, params| {
+                batch_loss(model, tape, params, &x, &targets)
+            })?;
+            history.step_seconds.push(start.elapsed().as_secs_f64());
+            steps += 1;
+            if options
+                .eval_every_steps
+                .is_some_and(|k| steps % k.max(1) == 0)
+            {
+                history
+                    .train_loss_by_step
+                    .push((steps, evaluate(model, train).0));
+            }
+        }
+        let r = record(model, epoch, steps);
+        on_epoch(&r);
+        history.records.push(r);
+    }
+    Ok(history)
+}
+
+/// A schedule chosen at run time (`LinearWarmup` wraps any `LrSchedule`).
+struct DynSchedule(Box<dyn LrSchedule>);
+
+impl LrSchedule for DynSchedule {
+    fn lr_at(&self, step: u64) -> f64 {
+        self.0.lr_at(step)
+    }
+}

@@ -1,0 +1,82 @@
+//! What the examples share: datasets by name, optimizers from flags, the
+//! training loop, SVG plots, and how a program reports an error.
+//!
+//! Each example includes this module with `#[path = "support/mod.rs"]`
+//! and uses a part of it; `tests/examples.rs` includes the examples the
+//! same way to call their `run` functions.
+
+// Each example uses a different part of this module.
+#![allow(dead_code)]
+
+pub mod data;
+pub mod fit;
+pub mod optimizers;
+pub mod plot;
+
+use std::error::Error;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Any error an example reports: a message and its chain of causes.
+pub type BoxError = Box<dyn Error + Send + Sync>;
+
+/// Parses the command line into `A` and calls `run`. A bad flag prints
+/// clap's message (help and version print and succeed); an error from
+/// `run` prints it with its causes. Either way the process exits non-zero,
+/// without a panic.
+pub fn main_with<A: Parser>(run: impl FnOnce(&A) -> Result<(), BoxError>) -> ExitCode {
+    let args = match A::try_parse() {
+        Ok(args) => args,
+        Err(e) => {
+            // Help and version go to stdout with exit code 0; errors to stderr with 2.
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+    };
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", error_chain(e.as_ref()));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `error: cause: cause of the cause ...` on one line.
+pub fn error_chain(error: &(dyn Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// The median of `values` (0 when empty).
+pub fn median(values: &[f64]) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let mid = sorted.len() / 2;
+    if sorted.len() % 2 == 1 {
+        sorted[mid]
+    } else {
+        (sorted[mid - 1] + sorted[mid]) / 2.0
+    }
+}
+
+/// Writes `contents` to `path`, creating its parent directories; the error
+/// names the file.
+pub fn write_file(path: &std::path::Path, contents: &str) -> Result<(), BoxError> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| format!("cannot create the directory {}: {e}", parent.display()))?;
+    }
+    std::fs::write(path, contents).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,431 @@
+//! SVG figures with plotters: loss curves, a classifier's decision regions
+//! with its points, a regression fit, and optimizer paths over the
+//! contour lines of a 2-D function.
+//!
+//! Each `draw_*` function fills one drawing area; [`svg`] makes the figure
+//! and writes the file.
+
+use std::ops::Range;
+use std::path::Path;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::{write_file, BoxError};
+
+/// The drawing area of an SVG figure held in memory.
+pub type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
+
+/// Draws a figure of `size` pixels with `draw`, then writes it to `path`
+/// (creating the directory). Drawing in memory first means a failed write
+/// names the file instead of being lost when the backend is dropped.
+pub fn svg(
+    path: &Path,
+    size: (u32, u32),
+    draw: impl FnOnce(&Area<'_>) -> Result<(), BoxError>,
+) -> Result<(), BoxError> {
+    let mut text = String::new();
+    {
+        let root = SVGBackend::with_string(&mut text, size).into_drawing_area();
+        root.fill(&WHITE)?;
+        draw(&root)?;
+        root.present()?;
+    }
+    write_file(path, &text)
+}
+
+/// Distinct colors for curves and classes (Tableau 10).
+pub const COLORS: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+/// The `i`-th color of [`COLORS`], cycling.
+pub fn color(i: usize) -> RGBColor {
+    COLORS[i % COLORS.len()]
+}
+
+/// A named curve or path.
+#[derive(Clone, Debug)]
+pub struct Series {
+    pub name: String,
+    pub color: RGBColor,
+    pub points: Vec<(f64, f64)>,
+}
+
+/// The smallest and largest finite values, padded by `pad` of the span
+/// (or by 1 when they are equal).
+pub fn padded_range(values: impl IntoIterator<Item = f64>, pad: f64) -> Range<f64> {
+    let (lo, hi) = values
+        .into_iter()
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    if lo > hi {
+        return 0.0..1.0;
+    }
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    (lo - pad * span)..(hi + pad * span)
+}
+
+/// Loss curves against `x_desc` (epochs, steps), on a logarithmic axis.
+/// Values that are not positive and finite are left out.
+pub fn draw_loss_curves(
+    area: &Area<'_>,
+    title: &str,
+    x_desc: &str,
+    series: &[Series],
+) -> Result<(), BoxError> {
+    let positive = |&(_, y): &(f64, f64)| y > 0.0 && y.is_finite();
+    let points = || {
+        series
+            .iter()
+            .flat_map(|s| s.points.iter().copied().filter(positive))
+    };
+    let x_max = points().map(|(x, _)| x).fold(0.0, f64::max);
+    let x_max = if x_max > 0.0 { x_max } else { 1.0 };
+    let (lo, hi) = points().fold((f64::INFINITY, 0.0_f64), |(lo, hi), (_, y)| {
+        (lo.min(y), hi.max(y))
+    });
+    let (lo, hi) = if lo <= hi {
+        (lo / 1.5, hi * 1.5)
+    } else {
+        (1e-3, 1.0)
+    };
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(56)
+        .build_cartesian_2d(0.0..x_max, (lo..hi).log_scale())?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc("loss")
+        .y_labels(16)
+        .light_line_style(TRANSPARENT)
+        .x_label_formatter(&|x| compact(*x))
+        .y_label_formatter(&|y| compact(*y))
+        .draw()?;
+    for s in series {
+        let style = s.color.stroke_width(2);
+        chart
+            .draw_series(LineSeries::new(
+                s.points.iter().copied().filter(positive),
+                style,
+            ))?
+            .label(s.name.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()?;
+    Ok(())
+}
+
+/// A number in few characters: `0.25`, `3`, `1e-4`.
+pub fn compact(y: f64) -> String {
+    if y == 0.0 || (1e-2..1e4).contains(&y.abs()) {
+        let text = format!("{y:.3}");
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        format!("{y:.0e}")
+    }
+}
+
+/// A labelled point of a 2-D classification dataset.
+#[derive(Clone, Copy, Debug)]
+pub struct LabelledPoint {
+    pub x: f64,
+    pub y: f64,
+    pub class: usize,
+    /// Test points are drawn as crosses, training points as dots.
+    pub test: bool,
+}
+
+/// The regions a classifier assigns to each class, over a grid covering
+/// the points, with the points on top. `classify` receives the grid's
+/// points (in the plot's coordinates) and returns one class each.
+pub fn draw_decision_boundary(
+    area: &Area<'_>,
+    title: &str,
+    points: &[LabelledPoint],
+    classify: impl Fn(&[(f64, f64)]) -> Vec<usize>,
+) -> Result<(), BoxError> {
+    const GRID: usize = 200;
+    let xs = padded_range(points.iter().map(|p| p.x), 0.08);
+    let ys = padded_range(points.iter().map(|p| p.y), 0.08);
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(46)
+        .build_cartesian_2d(xs.clone(), ys.clone())?;
+    chart.configure_mesh().disable_mesh().draw()?;
+    let (dx, dy) = (
+        (xs.end - xs.start) / GRID as f64,
+        (ys.end - ys.start) / GRID as f64,
+    );
+    let cells: Vec<(f64, f64)> = (0..GRID * GRID)
+        .map(|k| {
+            let (i, j) = (k % GRID, k / GRID);
+            (
+                xs.start + (i as f64 + 0.5) * dx,
+                ys.start + (j as f64 + 0.5) * dy,
+            )
+        })
+        .collect();
+    let classes = classify(&cells);
+    // One rectangle per run of equal classes along a row keeps the file small.
+    let mut runs = Vec::new();
+    for (j, row) in classes.chunks(GRID).enumerate() {
+        let mut start = 0;
+        for i in 1..=GRID {
+            if i == GRID || row[i] != row[start] {
+                runs.push((start, i, j, row[start]));
+                start = i;
+            }
+        }
+    }
+    chart.draw_series(runs.into_iter().map(|(i0, i1, j, class)| {
+        let corners = [
+            (xs.start + i0 as f64 * dx, ys.start + j as f64 * dy),
+            (xs.start + i1 as f64 * dx, ys.start + (j + 1) as f64 * dy),
+        ];
+        Rectangle::new(corners, color(class).mix(0.25).filled())
+    }))?;
+    chart.draw_series(
+        points
+            .iter()
+            .filter(|p| !p.test)
+            .map(|p| Circle::new((p.x, p.y), 2, color(p.class).filled())),
+    )?;
+    chart.draw_series(
+        points
+            .iter()
+            .filter(|p| p.test)
+            .map(|p| Cross::new((p.x, p.y), 3, color(p.class).stroke_width(2))),
+    )?;
+    Ok(())
+}
+
+/// A 1-D regression: the data points and the model's curve.
+pub fn draw_regression_fit(
+    area: &Area<'_>,
+    title: &str,
+    points: &[(f64, f64)],
+    predict: impl Fn(&[f64]) -> Vec<f64>,
+) -> Result<(), BoxError> {
+    let xs = padded_range(points.iter().map(|p| p.0), 0.02);
+    let ys = padded_range(points.iter().map(|p| p.1), 0.1);
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(46)
+        .build_cartesian_2d(xs.clone(), ys)?;
+    chart.configure_mesh().draw()?;
+    chart.draw_series(
+        points
+            .iter()
+            .map(|&p| Circle::new(p, 2, color(0).mix(0.5).filled())),
+    )?;
+    let grid: Vec<f64> = (0..=200)
+        .map(|i| xs.start + (xs.end - xs.start) * i as f64 / 200.0)
+        .collect();
+    let curve = grid.iter().copied().zip(predict(&grid));
+    chart
+        .draw_series(LineSeries::new(curve, color(3).stroke_width(2)))?
+        .label("model")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color(3).stroke_width(2)));
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()?;
+    Ok(())
+}
+
+/// Paths of iterates over the contour lines of `f` at `levels`, within
+/// `xs` by `ys`. Paths are clipped to the plotted box (a diverging method
+/// leaves it), and their iterates are marked when there are few of them.
+/// `minimum` is marked with a star-like cross.
+pub fn draw_contours_with_paths(
+    area: &Area<'_>,
+    title: &str,
+    f: impl Fn(f64, f64) -> f64,
+    (xs, ys): (Range<f64>, Range<f64>),
+    levels: &[f64],
+    paths: &[Series],
+    minimum: (f64, f64),
+) -> Result<(), BoxError> {
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(46)
+        .build_cartesian_2d(xs.clone(), ys.clone())?;
+    chart.configure_mesh().disable_mesh().draw()?;
+    for (k, &level) in levels.iter().enumerate() {
+        let shade = 200 - (140 * k / levels.len().max(1)) as u8;
+        let style = RGBColor(shade, shade, shade).stroke_width(1);
+        let segments = contour_segments(&f, (&xs, &ys), 160, level);
+        chart.draw_series(
+            segments
+                .into_iter()
+                .map(|[a, b]| PathElement::new(vec![a, b], style)),
+        )?;
+    }
+    let inside = |&(x, y): &(f64, f64)| xs.contains(&x) && ys.contains(&y);
+    for path in paths {
+        let style = path.color.stroke_width(2);
+        let mut pieces = clip_polyline(&path.points, (&xs, &ys)).into_iter();
+        let first = pieces.next().unwrap_or_default();
+        chart
+            .draw_series(std::iter::once(PathElement::new(first, style)))?
+            .label(path.name.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
+        chart.draw_series(pieces.map(|piece| PathElement::new(piece, style)))?;
+        if path.points.len() <= 60 {
+            chart.draw_series(
+                path.points
+                    .iter()
+                    .filter(|p| inside(p))
+                    .map(|&p| Circle::new(p, 3, path.color.filled())),
+            )?;
+        }
+    }
+    chart.draw_series(std::iter::once(Cross::new(
+        minimum,
+        6,
+        BLACK.stroke_width(2),
+    )))?;
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()?;
+    Ok(())
+}
+
+/// The contour of `f` at `level` as line segments, by marching squares
+/// on an `n` by `n` grid of cells: in each cell, the points where `f`
+/// crosses `level` along the edges, interpolated linearly, joined in pairs.
+pub fn contour_segments(
+    f: impl Fn(f64, f64) -> f64,
+    (xs, ys): (&Range<f64>, &Range<f64>),
+    n: usize,
+    level: f64,
+) -> Vec<[(f64, f64); 2]> {
+    let x = |i: usize| xs.start + (xs.end - xs.start) * i as f64 / n as f64;
+    let y = |j: usize| ys.start + (ys.end - ys.start) * j as f64 / n as f64;
+    let values: Vec<f64> = (0..=n)
+        .flat_map(|j| (0..=n).map(move |i| (i, j)))
+        .map(|(i, j)| f(x(i), y(j)))
+        .collect();
+    let at = |i: usize, j: usize| values[j * (n + 1) + i];
+    let mut segments = Vec::new();
+    for j in 0..n {
+        for i in 0..n {
+            // Corners counter-clockwise from the bottom left, then the edges between them.
+            let corners = [(i, j), (i + 1, j), (i + 1, j + 1), (i, j + 1)];
+            let mut crossings = Vec::with_capacity(4);
+            for e in 0..4 {
+                let (a, b) = (corners[e], corners[(e + 1) % 4]);
+                let (fa, fb) = (at(a.0, a.1), at(b.0, b.1));
+                if (fa < level) != (fb < level) && fa.is_finite() && fb.is_finite() {
+                    let t = (level - fa) / (fb - fa);
+                    crossings.push((
+                        x(a.0) + t * (x(b.0) - x(a.0)),
+                        y(a.1) + t * (y(b.1) - y(a.1)),
+                    ));
+                }
+            }
+            match crossings.as_slice() {
+                [p, q] => segments.push([*p, *q]),
+                // A saddle cell: pair the crossings so that the segments separate
+                // the corners on the side of the centre's value.
+                [p, q, r, s] => {
+                    let centre = (at(i, j) + at(i + 1, j) + at(i + 1, j + 1) + at(i, j + 1)) / 4.0;
+                    if (centre < level) == (at(i, j) < level) {
+                        segments.extend([[*p, *q], [*r, *s]]);
+                    } else {
+                        segments.extend([[*s, *p], [*q, *r]]);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    segments
+}
+
+/// The parts of the polyline through `points` that lie inside `xs` by
+/// `ys`: each segment clipped to the box (Liang-Barsky), consecutive
+/// visible segments joined. A point that is not finite ends the line.
+pub fn clip_polyline(
+    points: &[(f64, f64)],
+    (xs, ys): (&Range<f64>, &Range<f64>),
+) -> Vec<Vec<(f64, f64)>> {
+    let finite = points
+        .iter()
+        .take_while(|(x, y)| x.is_finite() && y.is_finite());
+    let mut pieces: Vec<Vec<(f64, f64)>> = Vec::new();
+    let mut previous: Option<(f64, f64)> = None;
+    for &b in finite {
+        let Some(a) = previous.replace(b) else {
+            continue;
+        };
+        let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+        let (mut t0, mut t1) = (0.0_f64, 1.0_f64);
+        let bounds = [
+            (-dx, a.0 - xs.start),
+            (dx, xs.end - a.0),
+            (-dy, a.1 - ys.start),
+            (dy, ys.end - a.1),
+        ];
+        let visible = bounds.iter().all(|&(p, q)| {
+            if p == 0.0 {
+                return q >= 0.0;
+            }
+            let r = q / p;
+            if p < 0.0 {
+                t0 = t0.max(r);
+            } else {
+                t1 = t1.min(r);
+            }
+            t0 <= t1
+        });
+        if !visible {
+            continue;
+        }
+        let start = (a.0 + t0 * dx, a.1 + t0 * dy);
+        let end = (a.0 + t1 * dx, a.1 + t1 * dy);
+        match pieces.last_mut() {
+            Some(piece) if t0 == 0.0 && piece.last() == Some(&a) => piece.push(end),
+            _ => pieces.push(vec![start, end]),
+        }
+    }
+    if pieces.is_empty() {
+        // A path that never moves (or only outside): its start, if visible.
+        if let Some(&p) = points.first() {
+            if xs.contains(&p.0) && ys.contains(&p.1) {
+                pieces.push(vec![p]);
+            }
+        }
+    }
+    pieces
+}

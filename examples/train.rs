@@ -1,0 +1,388 @@
+//! The main job: train an MLP on a toy or real dataset with any of the
+//! four optimizers, show progress, print the final metrics and the time,
+//! and draw the loss curves (and, in 2-D, the decision regions) as SVG.
+//!
+//! ```text
+//! cargo run --release --example train -- --dataset spirals --optimizer adahessian
+//! cargo run --release --example train -- --dataset digits --optimizer adam
+//! cargo run --release --example train -- --dataset my_data.csv --header --hidden 64,64
+//! cargo run --release --example train -- --help
+//! ```
+
+#[path = "support/mod.rs"]
+mod support;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Parser;
+use curvature::autograd::{Parameters, Tensor};
+use curvature::nn::data::{Dataset, Targets};
+use curvature::nn::{predicted_classes, Activation, Mlp, Module};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use support::data::{self, DatasetName, ToyOptions};
+use support::fit::{self, EpochRecord, FitOptions, History, Schedule};
+use support::optimizers::{parse_pair, AnyOptimizer, Hyperparameters, OptimizerKind};
+use support::plot::{self, LabelledPoint, Series};
+use support::BoxError;
+
+/// Train an MLP and plot its loss curves (flags without a value take a
+/// default suited to the dataset).
+#[derive(Parser, Debug, Clone)]
+#[command(name = "train", version)]
+pub struct Args {
+    /// moons, spirals, circles, xor, blobs, sine (regression), iris, wine,
+    /// breast-cancer, digits, or a CSV file: features, then an integer
+    /// class label in the last column.
+    #[arg(long, default_value = "spirals")]
+    pub dataset: DatasetName,
+    /// The CSV file's first line holds column names.
+    #[arg(long)]
+    pub header: bool,
+    /// Points to generate (toy datasets).
+    #[arg(long)]
+    pub points: Option<usize>,
+    /// Noise of the toy datasets (standard deviation).
+    #[arg(long)]
+    pub noise: Option<f64>,
+    /// Spiral arms or blob centers.
+    #[arg(long)]
+    pub classes: Option<usize>,
+    /// Fraction of the data held out for testing.
+    #[arg(long, default_value_t = 0.2)]
+    pub test_fraction: f64,
+
+    #[arg(long, value_enum, default_value_t = OptimizerKind::AdaHessian)]
+    pub optimizer: OptimizerKind,
+    /// Learning rate [default: sgd 0.1, adam and adamw 0.01, adahessian 0.15].
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// SGD momentum [default: 0.9].
+    #[arg(long)]
+    pub momentum: Option<f64>,
+    /// Weight decay [default: adamw 0.01, others 0].
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
+    /// Moment decay rates, e.g. 0.9,0.999 (adam, adamw, adahessian).
+    #[arg(long, value_parser = parse_pair)]
+    pub betas: Option<(f64, f64)>,
+    /// Denominator epsilon (adam, adamw, adahessian).
+    #[arg(long)]
+    pub eps: Option<f64>,
+    /// Power of the Hessian diagonal in AdaHessian's denominator, in (0, 1].
+    #[arg(long)]
+    pub hessian_power: Option<f64>,
+    /// Refresh AdaHessian's Hessian estimate every N steps.
+    #[arg(long)]
+    pub update_each: Option<usize>,
+    /// Rademacher draws per AdaHessian Hessian estimate.
+    #[arg(long)]
+    pub n_samples: Option<usize>,
+
+    /// Hidden layer widths, e.g. 64,64.
+    #[arg(long, value_delimiter = ',')]
+    pub hidden: Option<Vec<usize>>,
+    /// tanh, relu, gelu, sigmoid, softplus or identity.
+    #[arg(long, default_value = "tanh")]
+    pub activation: Activation,
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Learning-rate schedule over the run.
+    #[arg(long, value_enum, default_value_t = Schedule::Cosine)]
+    pub schedule: Schedule,
+    /// Epochs of linear learning-rate warm-up (it keeps AdaHessian's and
+    /// Adam's first steps, taken with little curvature history, small).
+    #[arg(long, default_value_t = 1)]
+    pub warmup: usize,
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Seeds the data, the split, the initial weights, the batches and
+    /// AdaHessian's draws.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Threads for matrix products (sets MATMUL_NUM_THREADS).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Where to write the SVG figure.
+    #[arg(long, default_value = "target/train.svg")]
+    pub output: PathBuf,
+    /// Print only the final results.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// What a run reached.
+#[derive(Clone, Debug)]
+pub struct TrainReport {
+    /// `accuracy` or `R²`.
+    pub metric: &'static str,
+    pub history: History,
+    pub seconds: f64,
+}
+
+impl TrainReport {
+    /// The state after the last epoch.
+    pub fn last(&self) -> &EpochRecord {
+        self.history.last()
+    }
+}
+
+fn main() -> ExitCode {
+    support::main_with(|args: &Args| {
+        let interactive = std::io::stderr().is_terminal();
+        run(args, interactive, &mut std::io::stdout().lock()).map(|_| ())
+    })
+}
+
+/// Trains as `args` say, writing the log to `out`: with `interactive`,
+/// progress is a bar on stderr; otherwise one line per epoch on `out`.
+pub fn run(args: &Args, interactive: bool, out: &mut dyn Write) -> Result<TrainReport, BoxError> {
+    if let Some(threads) = args.threads {
+        if threads == 0 {
+            return Err("--threads must be at least 1".into());
+        }
+        // matrixmultiply reads this once, at the first product.
+        std::env::set_var("MATMUL_NUM_THREADS", threads.to_string());
+    }
+    let recipe = args.dataset.recipe();
+    if !args.dataset.is_toy() && (args.points.is_some() || args.noise.is_some()) {
+        return Err(format!(
+            "--points and --noise apply to toy datasets, not {}",
+            args.dataset
+        )
+        .into());
+    }
+    let toy = ToyOptions {
+        points: args.points.unwrap_or(recipe.points),
+        noise: args.noise.unwrap_or(recipe.noise),
+        classes: args.classes.unwrap_or(recipe.classes),
+        seed: args.seed,
+    };
+    let dataset = data::load(&args.dataset, &toy, args.header)?;
+    let prepared = data::prepare(&dataset, args.test_fraction, args.seed)?;
+    let (train, test) = (&prepared.train, &prepared.test);
+
+    let hidden = args.hidden.clone().unwrap_or(recipe.hidden);
+    let sizes: Vec<usize> = std::iter::once(dataset.n_features())
+        .chain(hidden)
+        .chain(std::iter::once(fit::output_size(&dataset)))
+        .collect();
+    let mut model = Mlp::<f32>::try_new(&sizes, args.activation, args.seed)?;
+    let hyper = Hyperparameters {
+        lr: args.lr,
+        momentum: args.momentum,
+        weight_decay: args.weight_decay,
+        betas: args.betas,
+        eps: args.eps,
+        hessian_power: args.hessian_power,
+        update_each: args.update_each,
+        n_samples: args.n_samples,
+    };
+    let mut optimizer = AnyOptimizer::new(args.optimizer, &hyper, &model, args.seed)?;
+    let options = FitOptions {
+        epochs: positive("--epochs", args.epochs.unwrap_or(recipe.epochs))?,
+        batch_size: positive("--batch-size", args.batch_size.unwrap_or(recipe.batch_size))?,
+        schedule: args.schedule,
+        warmup_epochs: args.warmup,
+        eval_every_steps: None,
+        seed: args.seed,
+    };
+
+    writeln!(out, "dataset    {}: {}", args.dataset, describe(&dataset))?;
+    writeln!(
+        out,
+        "split      {} train, {} test (standardised on train)",
+        train.len(),
+        test.len()
+    )?;
+    writeln!(
+        out,
+        "model      MLP {sizes:?}, {}, {} parameters",
+        args.activation,
+        model.parameter_count()
+    )?;
+    writeln!(out, "optimizer  {}", optimizer.describe())?;
+    writeln!(
+        out,
+        "training   {} epochs, batch size {}, {} learning rate after {} warm-up epoch(s), seed {}",
+        options.epochs,
+        options.batch_size,
+        options.schedule.name(),
+        options.warmup_epochs,
+        args.seed
+    )?;
+
+    let metric = fit::metric_name(train);
+    let bar = (interactive && !args.quiet).then(|| progress_bar(options.epochs));
+    let start = Instant::now();
+    let history = {
+        let mut log_error = Ok(());
+        let history = fit::fit(&mut model, &mut optimizer, train, test, &options, |r| {
+            let line = format!(
+                "epoch {:>4}  train loss {:.4}  test loss {:.4}  test {metric} {}",
+                r.epoch,
+                r.train_loss,
+                r.test_loss,
+                fit::format_metric(test, r.test_metric)
+            );
+            if let Some(bar) = &bar {
+                bar.set_message(line);
+                bar.inc(1);
+            } else if !args.quiet && log_error.is_ok() {
+                log_error = writeln!(out, "{line}");
+            }
+        });
+        if let Some(bar) = &bar {
+            bar.finish_and_clear();
+        }
+        log_error?;
+        history.map_err(|e| format!("training stopped: {e} (try a smaller --lr)"))?
+    };
+    let seconds = start.elapsed().as_secs_f64();
+
+    let last = history.last();
+    writeln!(
+        out,
+        "final      train loss {:.4}  train {metric} {}",
+        last.train_loss,
+        fit::format_metric(train, last.train_metric)
+    )?;
+    writeln!(
+        out,
+        "final      test loss {:.4}  test {metric} {}",
+        last.test_loss,
+        fit::format_metric(test, last.test_metric)
+    )?;
+    writeln!(
+        out,
+        "time       {seconds:.2} s ({} steps, median {:.3} ms per step)",
+        last.steps,
+        1e3 * support::median(&history.step_seconds)
+    )?;
+
+    draw(args, &prepared, &model, &history)?;
+    writeln!(out, "figure     {}", args.output.display())?;
+    Ok(TrainReport {
+        metric,
+        history,
+        seconds,
+    })
+}
+
+/// `value`, unless it is 0.
+fn positive(flag: &str, value: usize) -> Result<usize, BoxError> {
+    if value == 0 {
+        return Err(format!("{flag} must be at least 1").into());
+    }
+    Ok(value)
+}
+
+/// `150 examples, 4 features, 3 classes` or `..., regression`.
+fn describe(dataset: &Dataset<f32>) -> String {
+    let targets = match dataset.n_classes() {
+        Some(k) => format!("{k} classes"),
+        None => "regression".to_string(),
+    };
+    format!(
+        "{} examples, {} features, {targets}",
+        dataset.len(),
+        dataset.n_features()
+    )
+}
+
+fn progress_bar(epochs: usize) -> ProgressBar {
+    let style = ProgressStyle::with_template("{bar:30.cyan/blue} {pos}/{len} [{elapsed}] {msg}")
+        .expect("a valid template")
+        .progress_chars("=> ");
+    ProgressBar::new(epochs as u64).with_style(style)
+}
+
+/// The figure: loss curves, and beside them the decision regions of a
+/// 2-D classifier or the curve of a 1-D regression.
+fn draw(
+    args: &Args,
+    prepared: &data::Prepared,
+    model: &Mlp<f32>,
+    history: &History,
+) -> Result<(), BoxError> {
+    let curve = |name: &str, i, y: fn(&EpochRecord) -> f64| Series {
+        name: name.to_string(),
+        color: plot::color(i),
+        points: history
+            .records
+            .iter()
+            .map(|r| (r.epoch as f64, y(r)))
+            .collect(),
+    };
+    let curves = [
+        curve("train", 0, |r| r.train_loss),
+        curve("test", 1, |r| r.test_loss),
+    ];
+    let title = format!("{} on {}", args.optimizer, args.dataset);
+    let raw = [&prepared.raw_train, &prepared.raw_test];
+    let features = prepared.train.n_features();
+    let side_panel = matches!(
+        (prepared.train.targets(), features),
+        (Targets::Classes { .. }, 2) | (Targets::Values(_), 1)
+    );
+    let width = if side_panel { 1200 } else { 640 };
+    plot::svg(&args.output, (width, 480), |root| {
+        let panels = root.split_evenly((1, if side_panel { 2 } else { 1 }));
+        plot::draw_loss_curves(&panels[0], &format!("loss: {title}"), "epoch", &curves)?;
+        if !side_panel {
+            return Ok(());
+        }
+        // Predictions for raw (unstandardised) features, so the plot shows the data as given.
+        let model_output = |rows: Vec<f32>| {
+            let n = rows.len() / features;
+            let x = Tensor::from_vec(rows, &[n, features]);
+            model.predict(&prepared.scaler.transform(&x))
+        };
+        match prepared.train.targets() {
+            Targets::Classes { .. } => {
+                let points: Vec<LabelledPoint> = raw
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(k, d)| {
+                        let x = d.features().to_f64_vec();
+                        let labels = d.labels().unwrap_or_default().to_vec();
+                        (0..d.len()).map(move |i| LabelledPoint {
+                            x: x[2 * i],
+                            y: x[2 * i + 1],
+                            class: labels[i],
+                            test: k == 1,
+                        })
+                    })
+                    .collect();
+                plot::draw_decision_boundary(&panels[1], "decision regions", &points, |grid| {
+                    let rows = grid
+                        .iter()
+                        .flat_map(|&(x, y)| [x as f32, y as f32])
+                        .collect();
+                    predicted_classes(&model_output(rows))
+                })
+            }
+            Targets::Values(_) => {
+                let points: Vec<(f64, f64)> = raw
+                    .iter()
+                    .flat_map(|d| {
+                        let x = d.features().to_f64_vec();
+                        let y = d
+                            .targets()
+                            .values()
+                            .map(Tensor::to_f64_vec)
+                            .unwrap_or_default();
+                        x.into_iter().zip(y)
+                    })
+                    .collect();
+                plot::draw_regression_fit(&panels[1], "fit", &points, |xs| {
+                    let rows = xs.iter().map(|&x| x as f32).collect();
+                    model_output(rows).to_f64_vec()
+                })
+            }
+        }
+    })
+}

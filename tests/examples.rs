@@ -1,0 +1,467 @@
+//! The examples run, briefly, and do what they say: each example's `run`
+//! is called in-process with tiny settings (the example files are included
+//! as modules), and its printed text and SVG are checked. The command-line
+//! contract (a bad flag or file exits non-zero with a message, never a
+//! panic) is checked on the real programs through `cargo run`.
+
+// Each example is a crate of its own that includes `examples/support/`;
+// including the four examples here includes that module four times, as the
+// four example binaries do.
+#![allow(clippy::duplicate_mod)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use clap::Parser;
+
+#[allow(dead_code)]
+#[path = "../examples/train.rs"]
+mod train;
+
+#[allow(dead_code)]
+#[path = "../examples/compare.rs"]
+mod compare;
+
+#[allow(dead_code)]
+#[path = "../examples/quadratic.rs"]
+mod quadratic;
+
+#[allow(dead_code)]
+#[path = "../examples/rosenbrock.rs"]
+mod rosenbrock;
+
+/// A directory of its own under the system's temporary directory, removed
+/// when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(test: &str) -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("curvature-examples-{}-{test}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("create a temporary directory");
+        Self(dir)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    fn arg(&self, name: &str) -> String {
+        self.path(name).to_string_lossy().into_owned()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Parses `args` as the example `name` would.
+fn parse<A: Parser>(name: &str, args: &[&str]) -> A {
+    A::try_parse_from(std::iter::once(name).chain(args.iter().copied()))
+        .unwrap_or_else(|e| panic!("{name} {args:?} should parse: {e}"))
+}
+
+/// Checks that `path` holds a well-formed SVG document: an `<svg>` root
+/// that closes at the end, and every other tag closed in order. Returns
+/// its text.
+fn check_svg(path: &Path) -> String {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{} should exist: {e}", path.display()));
+    let body = text.trim();
+    assert!(
+        body.starts_with("<svg") || body.starts_with("<?xml"),
+        "{} does not start as an SVG document",
+        path.display()
+    );
+    assert!(
+        body.ends_with("</svg>"),
+        "{} does not end with </svg>",
+        path.display()
+    );
+    let mut open: Vec<&str> = Vec::new();
+    let mut rest = body;
+    while let Some(start) = rest.find('<') {
+        let end = rest[start..]
+            .find('>')
+            .unwrap_or_else(|| panic!("unclosed `<` in {}", path.display()))
+            + start;
+        let tag = &rest[start + 1..end];
+        rest = &rest[end + 1..];
+        if tag.starts_with('?') || tag.starts_with('!') || tag.ends_with('/') {
+            continue;
+        }
+        let name = |t: &str| t.split_whitespace().next().unwrap_or("").to_string();
+        if let Some(closing) = tag.strip_prefix('/') {
+            let expected = open.pop();
+            assert_eq!(
+                expected.map(name),
+                Some(name(closing)),
+                "mismatched </{closing}> in {}",
+                path.display()
+            );
+        } else {
+            open.push(tag);
+        }
+    }
+    assert!(
+        open.is_empty(),
+        "unclosed tags {:?} in {}",
+        open.iter()
+            .map(|t| t.split_whitespace().next())
+            .collect::<Vec<_>>(),
+        path.display()
+    );
+    text
+}
+
+/// Runs `train` in-process with `args`, returning its report and its log.
+fn run_train(args: &[&str]) -> (train::TrainReport, String) {
+    let parsed: train::Args = parse("train", args);
+    let mut log = Vec::new();
+    let report = train::run(&parsed, false, &mut log)
+        .unwrap_or_else(|e| panic!("train {args:?} failed: {e}"));
+    (report, String::from_utf8(log).expect("the log is UTF-8"))
+}
+
+/// The percentage printed after `label` on the line starting with `line_start`.
+fn printed_percentage(log: &str, line_start: &str, label: &str) -> f64 {
+    let line = log
+        .lines()
+        .find(|l| l.starts_with(line_start) && l.contains(label))
+        .unwrap_or_else(|| panic!("no `{line_start} ... {label}` line in:\n{log}"));
+    let after = &line[line.find(label).expect("found above") + label.len()..];
+    after
+        .trim()
+        .trim_end_matches('%')
+        .parse()
+        .unwrap_or_else(|e| panic!("`{after}` is not a percentage: {e}"))
+}
+
+#[test]
+fn train_learns_spirals_prints_each_epoch_and_draws_the_decision_regions() {
+    let dir = TempDir::new("train-spirals");
+    let svg = dir.arg("train.svg");
+    let (report, log) = run_train(&[
+        "--points", "300", "--epochs", "6", "--hidden", "16,16", "--output", &svg,
+    ]);
+    assert_eq!(report.metric, "accuracy");
+    assert_eq!(report.history.records.len(), 7, "epoch 0 and six epochs");
+    let epochs = log.lines().filter(|l| l.starts_with("epoch")).count();
+    assert_eq!(epochs, 6, "one progress line per epoch:\n{log}");
+    let accuracy = printed_percentage(&log, "final", "test accuracy");
+    assert!(accuracy > 60.0, "two classes, chance is 50%:\n{log}");
+    assert!((accuracy - 100.0 * report.last().test_metric).abs() < 0.01);
+    assert!(log.contains("time "), "{log}");
+    let text = check_svg(&dir.path("train.svg"));
+    assert!(
+        text.contains("decision regions"),
+        "a 2-D dataset gets its regions drawn"
+    );
+    assert!(text.contains("<polyline"), "the loss curves are lines");
+}
+
+#[test]
+fn train_runs_every_optimizer_above_chance() {
+    let dir = TempDir::new("train-optimizers");
+    for optimizer in ["sgd", "adam", "adamw", "adahessian"] {
+        let svg = dir.arg(&format!("{optimizer}.svg"));
+        let (report, log) = run_train(&[
+            "--dataset",
+            "moons",
+            "--points",
+            "200",
+            "--epochs",
+            "5",
+            "--hidden",
+            "8",
+            "--optimizer",
+            optimizer,
+            "--quiet",
+            "--output",
+            &svg,
+        ]);
+        assert!(
+            report.last().test_metric > 0.6,
+            "{optimizer} on moons:\n{log}"
+        );
+        assert!(
+            !log.contains("epoch "),
+            "--quiet prints no progress:\n{log}"
+        );
+        assert!(log.contains(&format!("optimizer  {optimizer} (")), "{log}");
+        check_svg(&dir.path(&format!("{optimizer}.svg")));
+    }
+}
+
+#[test]
+fn train_on_digits_beats_chance_in_one_epoch() {
+    let dir = TempDir::new("train-digits");
+    let svg = dir.arg("digits.svg");
+    let (report, log) = run_train(&[
+        "--dataset",
+        "digits",
+        "--optimizer",
+        "adam",
+        "--epochs",
+        "1",
+        "--warmup",
+        "0",
+        "--hidden",
+        "16",
+        "--quiet",
+        "--output",
+        &svg,
+    ]);
+    assert!(
+        log.contains("1797 examples, 64 features, 10 classes"),
+        "{log}"
+    );
+    assert!(
+        report.last().test_metric > 0.3,
+        "ten classes, chance is 10%:\n{log}"
+    );
+    let text = check_svg(&dir.path("digits.svg"));
+    assert!(
+        !text.contains("decision regions"),
+        "64 features: no 2-D plot"
+    );
+}
+
+#[test]
+fn train_on_sine_reports_r_squared_and_draws_the_fit() {
+    let dir = TempDir::new("train-sine");
+    let svg = dir.arg("sine.svg");
+    let (report, log) = run_train(&[
+        "--dataset",
+        "sine",
+        "--points",
+        "200",
+        "--epochs",
+        "10",
+        "--optimizer",
+        "adam",
+        "--quiet",
+        "--output",
+        &svg,
+    ]);
+    assert_eq!(report.metric, "R²");
+    assert!(log.contains("test R²"), "{log}");
+    assert!(
+        report.last().test_metric > 0.0,
+        "better than the mean:\n{log}"
+    );
+    let text = check_svg(&dir.path("sine.svg"));
+    assert!(
+        text.contains("\nfit\n"),
+        "a 1-D regression gets its fit drawn"
+    );
+}
+
+#[test]
+fn train_reads_a_csv_file_with_a_header() {
+    let dir = TempDir::new("train-csv");
+    // Two well separated classes, label last.
+    let mut csv = String::from("width,height,class\n");
+    for i in 0..60 {
+        let class = i % 2;
+        let offset = if class == 0 { -2.0 } else { 2.0 };
+        let jitter = (i as f64 * 0.37).sin() * 0.5;
+        csv.push_str(&format!(
+            "{},{},{class}\n",
+            offset + jitter,
+            offset - jitter
+        ));
+    }
+    std::fs::write(dir.path("points.csv"), csv).unwrap();
+    let (data, svg) = (dir.arg("points.csv"), dir.arg("csv.svg"));
+    let (report, log) = run_train(&[
+        "--dataset",
+        &data,
+        "--header",
+        "--epochs",
+        "20",
+        "--quiet",
+        "--output",
+        &svg,
+    ]);
+    assert!(log.contains("60 examples, 2 features, 2 classes"), "{log}");
+    assert!(report.last().test_metric > 0.9, "{log}");
+    check_svg(&dir.path("csv.svg"));
+}
+
+#[test]
+fn train_refuses_values_it_cannot_use_with_a_message() {
+    let dir = TempDir::new("train-refuse");
+    let svg = dir.arg("never.svg");
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["--optimizer", "adam", "--momentum", "0.5"],
+            "--momentum does not apply to adam",
+        ),
+        (&["--epochs", "0"], "--epochs must be at least 1"),
+        (&["--noise=-1"], "--noise -1 must be"),
+        (&["--lr=-0.1"], "invalid hyperparameter lr = -0.1"),
+        (
+            &["--dataset", "iris", "--points", "10"],
+            "apply to toy datasets",
+        ),
+    ];
+    for (args, message) in cases {
+        let mut all = args.to_vec();
+        all.extend(["--quiet", "--output", &svg]);
+        let parsed: train::Args = parse("train", &all);
+        let err = train::run(&parsed, false, &mut Vec::new())
+            .err()
+            .unwrap_or_else(|| panic!("train {args:?} should fail"));
+        assert!(err.to_string().contains(message), "{args:?}: {err}");
+    }
+    assert!(!dir.path("never.svg").exists());
+    let err = train::Args::try_parse_from(["train", "--dataset", "nosuch"]).unwrap_err();
+    assert!(
+        err.to_string().contains("unknown dataset `nosuch`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn compare_runs_every_optimizer_and_prints_the_table() {
+    let dir = TempDir::new("compare");
+    let svg = dir.arg("compare.svg");
+    let args: compare::Args = parse(
+        "compare",
+        &[
+            "--dataset",
+            "moons",
+            "--epochs",
+            "3",
+            "--target-loss",
+            "0.5",
+            "--quiet",
+            "--output",
+            &svg,
+        ],
+    );
+    let mut log = Vec::new();
+    let rows = compare::run(&args, &mut log).expect("compare runs");
+    let log = String::from_utf8(log).unwrap();
+    assert_eq!(rows.len(), 4);
+    for name in ["sgd", "adam", "adamw", "adahessian"] {
+        assert!(
+            log.contains(&format!("| {name} |")),
+            "{name} missing:\n{log}"
+        );
+    }
+    assert!(log.contains("steps to 0.5"), "{log}");
+    assert!(rows.iter().all(|r| r.median_step_ms > 0.0));
+    assert!(
+        rows.iter().any(|r| r.steps_to_target.is_some()),
+        "someone reaches 0.5 on moons in 3 epochs:\n{log}"
+    );
+    let text = check_svg(&dir.path("compare.svg"));
+    assert!(text.contains("adahessian") && text.contains("sgd"));
+}
+
+#[test]
+fn quadratic_shows_one_step_newton_only_on_the_separable_quadratic() {
+    let dir = TempDir::new("quadratic");
+    let svg = dir.arg("quadratic.svg");
+    let args: quadratic::Args = parse("quadratic", &["--steps", "4", "--output", &svg]);
+    let mut log = Vec::new();
+    let cases = quadratic::run(&args, &mut log).expect("quadratic runs");
+    let log = String::from_utf8(log).unwrap();
+    let (separable, rotated) = (&cases[0], &cases[1]);
+    assert!(separable.distance(separable.adahessian[1]) < 1e-12, "{log}");
+    assert!(
+        separable.distance(separable.gradient_descent[1]) > 1.0,
+        "{log}"
+    );
+    assert!(rotated.distance(rotated.adahessian[1]) > 1e-3, "{log}");
+    assert!(rotated.distance(rotated.exact_diagonal[1]) > 1e-3, "{log}");
+    assert!(
+        log.contains("== separable") && log.contains("== rotated"),
+        "{log}"
+    );
+    assert_eq!(
+        log.lines().filter(|l| l.starts_with("   1 ")).count(),
+        2,
+        "{log}"
+    );
+    check_svg(&dir.path("quadratic.svg"));
+}
+
+#[test]
+fn rosenbrock_runs_every_optimizer_from_the_same_start() {
+    let dir = TempDir::new("rosenbrock");
+    let svg = dir.arg("rosenbrock.svg");
+    let args: rosenbrock::Args = parse("rosenbrock", &["--steps", "200", "--output", &svg]);
+    let mut log = Vec::new();
+    let runs = rosenbrock::run(&args, &mut log).expect("rosenbrock runs");
+    let log = String::from_utf8(log).unwrap();
+    assert_eq!(runs.len(), 4);
+    let start = rosenbrock::rosenbrock(rosenbrock::START.0, rosenbrock::START.1);
+    for run in &runs {
+        assert_eq!(run.path[0], rosenbrock::START);
+        let (x, y) = run.last();
+        assert!(
+            rosenbrock::rosenbrock(x, y) < start,
+            "{:?} made no progress:\n{log}",
+            run.optimizer
+        );
+        assert!(log.contains(&format!("| {} |", run.optimizer)), "{log}");
+    }
+    check_svg(&dir.path("rosenbrock.svg"));
+}
+
+/// Runs example `name` with `args` through `cargo run` (building it if
+/// needed, in the profile these tests were built in).
+fn cargo_run_example(name: &str, args: &[&str]) -> Output {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["run", "--quiet", "--example", name]);
+    if !cfg!(debug_assertions) {
+        command.arg("--release");
+    }
+    command
+        .arg("--")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run cargo: {e}"))
+}
+
+/// Checks that the program failed with a message containing `message` on
+/// stderr, and without a panic.
+fn assert_clean_failure(output: &Output, what: &str, message: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success(),
+        "{what} should fail; stderr:\n{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{what} panicked:\n{stderr}");
+    assert!(
+        stderr.contains(message),
+        "{what}: `{message}` not in stderr:\n{stderr}"
+    );
+}
+
+#[test]
+fn bad_flags_and_files_exit_non_zero_with_a_message_and_no_panic() {
+    let output = cargo_run_example("train", &["--optimizer", "bogus"]);
+    assert_clean_failure(&output, "train --optimizer bogus", "bogus");
+    let missing = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join("no-such-directory")
+        .join("missing.csv");
+    let missing = missing.to_string_lossy();
+    let output = cargo_run_example("train", &["--dataset", &missing]);
+    assert_clean_failure(&output, "train on a missing CSV", &missing);
+    assert_clean_failure(&output, "train on a missing CSV", "no such file");
+    assert_eq!(output.status.code(), Some(1));
+    for example in ["compare", "quadratic", "rosenbrock"] {
+        let output = cargo_run_example(example, &["--no-such-flag"]);
+        assert_clean_failure(&output, example, "--no-such-flag");
+    }
+}
