@@ -55,6 +55,7 @@ pub struct Args {
     #[arg(long, default_value_t = 0.2)]
     pub test_fraction: f64,
 
+    /// The optimizer.
     #[arg(long, value_enum, default_value_t = OptimizerKind::AdaHessian)]
     pub optimizer: OptimizerKind,
     /// Learning rate [default: sgd 0.1, adam and adamw 0.01, adahessian 0.15].
@@ -82,12 +83,14 @@ pub struct Args {
     #[arg(long)]
     pub n_samples: Option<usize>,
 
-    /// Hidden layer widths, e.g. 64,64.
+    /// Hidden layer widths, e.g. 64,64 [default: 32,32 for the toy
+    /// datasets, 16 for iris, wine, breast-cancer and CSV files, 64 for digits].
     #[arg(long, value_delimiter = ',')]
     pub hidden: Option<Vec<usize>>,
     /// tanh, relu, gelu, sigmoid, softplus or identity.
     #[arg(long, default_value = "tanh")]
     pub activation: Activation,
+    /// Passes over the training set [default: the dataset's, 30 to 60].
     #[arg(long)]
     pub epochs: Option<usize>,
     /// Learning-rate schedule over the run.
@@ -97,6 +100,8 @@ pub struct Args {
     /// Adam's first steps, taken with little curvature history, small).
     #[arg(long, default_value_t = 1)]
     pub warmup: usize,
+    /// Examples per step [default: 32 for the toy datasets, 16 for iris,
+    /// wine, breast-cancer and CSV files, 64 for digits].
     #[arg(long)]
     pub batch_size: Option<usize>,
     /// Seeds the data, the split, the initial weights, the batches and
@@ -109,7 +114,7 @@ pub struct Args {
     /// Where to write the SVG figure.
     #[arg(long, default_value = "target/train.svg")]
     pub output: PathBuf,
-    /// Print only the final results.
+    /// No per-epoch progress: the setup and the final results only.
     #[arg(long)]
     pub quiet: bool,
 }
@@ -154,6 +159,13 @@ pub fn run(args: &Args, interactive: bool, out: &mut dyn Write) -> Result<TrainR
             args.dataset
         )
         .into());
+    }
+    if args.classes.is_some() && !args.dataset.has_class_count() {
+        let dataset = &args.dataset;
+        return Err(format!("--classes applies to spirals and blobs, not {dataset}").into());
+    }
+    if args.header && !matches!(args.dataset, DatasetName::Csv(_)) {
+        return Err(format!("--header applies to CSV files, not {}", args.dataset).into());
     }
     let toy = ToyOptions {
         points: args.points.unwrap_or(recipe.points),
@@ -221,18 +233,19 @@ pub fn run(args: &Args, interactive: bool, out: &mut dyn Write) -> Result<TrainR
     let history = {
         let mut log_error = Ok(());
         let history = fit::fit(&mut model, &mut optimizer, train, test, &options, |r| {
-            let line = format!(
-                "epoch {:>4}  train loss {:.4}  test loss {:.4}  test {metric} {}",
-                r.epoch,
-                r.train_loss,
-                r.test_loss,
-                fit::format_metric(test, r.test_metric)
-            );
+            let test_metric = fit::format_metric(test, r.test_metric);
             if let Some(bar) = &bar {
-                bar.set_message(line);
+                bar.set_message(format!(
+                    "train loss {:.4}, test {metric} {test_metric}",
+                    r.train_loss
+                ));
                 bar.inc(1);
             } else if !args.quiet && log_error.is_ok() {
-                log_error = writeln!(out, "{line}");
+                log_error = writeln!(
+                    out,
+                    "epoch {:>4}  train loss {:.4}  test loss {:.4}  test {metric} {test_metric}",
+                    r.epoch, r.train_loss, r.test_loss
+                );
             }
         });
         if let Some(bar) = &bar {

@@ -295,7 +295,7 @@ fn train_reads_a_csv_file_with_a_header() {
 fn train_refuses_values_it_cannot_use_with_a_message() {
     let dir = TempDir::new("train-refuse");
     let svg = dir.arg("never.svg");
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 7] = [
         (
             &["--optimizer", "adam", "--momentum", "0.5"],
             "--momentum does not apply to adam",
@@ -307,6 +307,11 @@ fn train_refuses_values_it_cannot_use_with_a_message() {
             &["--dataset", "iris", "--points", "10"],
             "apply to toy datasets",
         ),
+        (
+            &["--dataset", "moons", "--classes", "3"],
+            "--classes applies to spirals and blobs",
+        ),
+        (&["--header"], "--header applies to CSV files"),
     ];
     for (args, message) in cases {
         let mut all = args.to_vec();

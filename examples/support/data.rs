@@ -97,8 +97,8 @@ pub struct Recipe {
 }
 
 impl DatasetName {
-    /// The defaults that train this dataset well (see the quality bars in
-    /// `tests/examples.rs` and the figures in the README).
+    /// The defaults that train this dataset well: tuned in release builds
+    /// on the default seed and checked on seeds 0 to 4.
     pub fn recipe(&self) -> Recipe {
         let toy = |points, noise, epochs| Recipe {
             points,
@@ -129,6 +129,11 @@ impl DatasetName {
                 ..toy(0, 0.0, 30)
             },
         }
+    }
+
+    /// Whether the number of classes is a choice (spiral arms, blob centers).
+    pub fn has_class_count(&self) -> bool {
+        matches!(self, Self::Spirals | Self::Blobs)
     }
 
     /// Whether the dataset is generated (so `--points`, `--noise` apply).
@@ -185,7 +190,7 @@ fn check_toy(name: &DatasetName, toy: &ToyOptions) -> Result<(), BoxError> {
     if !(toy.noise >= 0.0 && toy.noise.is_finite()) {
         return Err(format!("--noise {} must be a finite number >= 0", toy.noise).into());
     }
-    let classes = matches!(name, DatasetName::Spirals | DatasetName::Blobs);
+    let classes = name.has_class_count();
     let min_points = if classes { 2 * toy.classes } else { 4 };
     if classes && toy.classes < 2 {
         return Err(format!("--classes {} must be at least 2 for {name}", toy.classes).into());

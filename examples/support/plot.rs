@@ -236,7 +236,10 @@ pub fn draw_regression_fit(
         .x_label_area_size(36)
         .y_label_area_size(46)
         .build_cartesian_2d(xs.clone(), ys)?;
-    chart.configure_mesh().draw()?;
+    chart
+        .configure_mesh()
+        .light_line_style(TRANSPARENT)
+        .draw()?;
     chart.draw_series(
         points
             .iter()
