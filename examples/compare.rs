@@ -23,7 +23,7 @@ use support::data::{self, DatasetName, ToyOptions};
 use support::fit::{self, FitOptions, History, Schedule};
 use support::optimizers::{AnyOptimizer, Hyperparameters, OptimizerKind};
 use support::plot::{self, Series};
-use support::BoxError;
+use support::{BoxError, Seeds};
 
 /// Compare SGD, Adam, AdamW and AdaHessian (each at its default learning
 /// rate) on one dataset.
@@ -94,15 +94,11 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Vec<Row>, BoxError> {
         )
         .into());
     }
+    let seeds = Seeds::new(args.seed);
     let recipe = args.dataset.recipe();
-    let toy = ToyOptions {
-        points: recipe.points,
-        noise: recipe.noise,
-        classes: recipe.classes,
-        seed: args.seed,
-    };
+    let toy = ToyOptions::from_flags(&args.dataset, None, None, None, seeds.data)?;
     let dataset = data::load(&args.dataset, &toy, args.header)?;
-    let prepared = data::prepare(&dataset, args.test_fraction, args.seed)?;
+    let prepared = data::prepare(&dataset, args.test_fraction, seeds.split)?;
     let (train, test) = (&prepared.train, &prepared.test);
     let sizes: Vec<usize> = std::iter::once(dataset.n_features())
         .chain(args.hidden.clone().unwrap_or(recipe.hidden))
@@ -114,7 +110,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Vec<Row>, BoxError> {
         schedule: args.schedule,
         warmup_epochs: args.warmup,
         eval_every_steps: Some(1),
-        seed: args.seed,
+        seed: seeds.batches,
     };
     if options.epochs == 0 || options.batch_size == 0 {
         return Err("--epochs and --batch-size must be at least 1".into());
@@ -142,9 +138,9 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Vec<Row>, BoxError> {
     let mut rows = Vec::new();
     for kind in kinds {
         // The same initial weights, batches and seed for every optimizer.
-        let mut model = Mlp::<f32>::try_new(&sizes, Activation::Tanh, args.seed)?;
+        let mut model = Mlp::<f32>::try_new(&sizes, Activation::Tanh, seeds.init)?;
         let mut optimizer =
-            AnyOptimizer::new(kind, &Hyperparameters::default(), &model, args.seed)?;
+            AnyOptimizer::new(kind, &Hyperparameters::default(), &model, seeds.optimizer)?;
         if !args.quiet {
             writeln!(out, "running {}", optimizer.describe())?;
         }

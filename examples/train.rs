@@ -27,7 +27,7 @@ use support::data::{self, DatasetName, ToyOptions};
 use support::fit::{self, EpochRecord, FitOptions, History, Schedule};
 use support::optimizers::{parse_pair, AnyOptimizer, Hyperparameters, OptimizerKind};
 use support::plot::{self, LabelledPoint, Series};
-use support::BoxError;
+use support::{BoxError, Seeds};
 
 /// Train an MLP and plot its loss curves (flags without a value take a
 /// default suited to the dataset).
@@ -152,29 +152,17 @@ pub fn run(args: &Args, interactive: bool, out: &mut dyn Write) -> Result<TrainR
         // matrixmultiply reads this once, at the first product.
         std::env::set_var("MATMUL_NUM_THREADS", threads.to_string());
     }
+    let seeds = Seeds::new(args.seed);
     let recipe = args.dataset.recipe();
-    if !args.dataset.is_toy() && (args.points.is_some() || args.noise.is_some()) {
-        return Err(format!(
-            "--points and --noise apply to toy datasets, not {}",
-            args.dataset
-        )
-        .into());
-    }
-    if args.classes.is_some() && !args.dataset.has_class_count() {
-        let dataset = &args.dataset;
-        return Err(format!("--classes applies to spirals and blobs, not {dataset}").into());
-    }
-    if args.header && !matches!(args.dataset, DatasetName::Csv(_)) {
-        return Err(format!("--header applies to CSV files, not {}", args.dataset).into());
-    }
-    let toy = ToyOptions {
-        points: args.points.unwrap_or(recipe.points),
-        noise: args.noise.unwrap_or(recipe.noise),
-        classes: args.classes.unwrap_or(recipe.classes),
-        seed: args.seed,
-    };
+    let toy = ToyOptions::from_flags(
+        &args.dataset,
+        args.points,
+        args.noise,
+        args.classes,
+        seeds.data,
+    )?;
     let dataset = data::load(&args.dataset, &toy, args.header)?;
-    let prepared = data::prepare(&dataset, args.test_fraction, args.seed)?;
+    let prepared = data::prepare(&dataset, args.test_fraction, seeds.split)?;
     let (train, test) = (&prepared.train, &prepared.test);
 
     let hidden = args.hidden.clone().unwrap_or(recipe.hidden);
@@ -182,7 +170,7 @@ pub fn run(args: &Args, interactive: bool, out: &mut dyn Write) -> Result<TrainR
         .chain(hidden)
         .chain(std::iter::once(fit::output_size(&dataset)))
         .collect();
-    let mut model = Mlp::<f32>::try_new(&sizes, args.activation, args.seed)?;
+    let mut model = Mlp::<f32>::try_new(&sizes, args.activation, seeds.init)?;
     let hyper = Hyperparameters {
         lr: args.lr,
         momentum: args.momentum,
@@ -193,14 +181,14 @@ pub fn run(args: &Args, interactive: bool, out: &mut dyn Write) -> Result<TrainR
         update_each: args.update_each,
         n_samples: args.n_samples,
     };
-    let mut optimizer = AnyOptimizer::new(args.optimizer, &hyper, &model, args.seed)?;
+    let mut optimizer = AnyOptimizer::new(args.optimizer, &hyper, &model, seeds.optimizer)?;
     let options = FitOptions {
         epochs: positive("--epochs", args.epochs.unwrap_or(recipe.epochs))?,
         batch_size: positive("--batch-size", args.batch_size.unwrap_or(recipe.batch_size))?,
         schedule: args.schedule,
         warmup_epochs: args.warmup,
         eval_every_steps: None,
-        seed: args.seed,
+        seed: seeds.batches,
     };
 
     writeln!(out, "dataset    {}: {}", args.dataset, describe(&dataset))?;

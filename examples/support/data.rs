@@ -154,6 +154,32 @@ pub struct ToyOptions {
     pub seed: u64,
 }
 
+impl ToyOptions {
+    /// The `--points`, `--noise` and `--classes` flags over the dataset's
+    /// recipe. Errors when one is given for a dataset it does not apply to.
+    pub fn from_flags(
+        name: &DatasetName,
+        points: Option<usize>,
+        noise: Option<f64>,
+        classes: Option<usize>,
+        seed: u64,
+    ) -> Result<Self, BoxError> {
+        if !name.is_toy() && (points.is_some() || noise.is_some()) {
+            return Err(format!("--points and --noise apply to toy datasets, not {name}").into());
+        }
+        if classes.is_some() && !name.has_class_count() {
+            return Err(format!("--classes applies to spirals and blobs, not {name}").into());
+        }
+        let recipe = name.recipe();
+        Ok(Self {
+            points: points.unwrap_or(recipe.points),
+            noise: noise.unwrap_or(recipe.noise),
+            classes: classes.unwrap_or(recipe.classes),
+            seed,
+        })
+    }
+}
+
 /// Loads or generates the dataset, in `f32`. `csv_header` says whether a
 /// CSV file's first line holds column names.
 pub fn load(
@@ -161,6 +187,9 @@ pub fn load(
     toy: &ToyOptions,
     csv_header: bool,
 ) -> Result<Dataset<f32>, BoxError> {
+    if csv_header && !matches!(name, DatasetName::Csv(_)) {
+        return Err(format!("--header applies to CSV files, not {name}").into());
+    }
     if name.is_toy() {
         check_toy(name, toy)?;
     }

@@ -8,6 +8,7 @@
 // Each example uses a different part of this module.
 #![allow(dead_code)]
 
+pub mod contour;
 pub mod data;
 pub mod fit;
 pub mod optimizers;
@@ -53,6 +54,37 @@ pub fn error_chain(error: &(dyn Error + 'static)) -> String {
         source = cause.source();
     }
     text
+}
+
+/// Independent seeds for each use of randomness in a run, all from one
+/// `--seed`: reusing one seed everywhere would draw the data's noise and
+/// the train/test split from the same stream of numbers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Seeds {
+    pub data: u64,
+    pub split: u64,
+    pub init: u64,
+    pub batches: u64,
+    pub optimizer: u64,
+}
+
+impl Seeds {
+    /// The first five outputs of SplitMix64 seeded with `seed`.
+    pub fn new(seed: u64) -> Self {
+        let output = |k: u64| {
+            let mut z = seed.wrapping_add(k.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        };
+        Self {
+            data: output(1),
+            split: output(2),
+            init: output(3),
+            batches: output(4),
+            optimizer: output(5),
+        }
+    }
 }
 
 /// The median of `values` (0 when empty).
