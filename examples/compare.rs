@@ -72,7 +72,8 @@ pub struct Args {
 pub struct Row {
     pub optimizer: OptimizerKind,
     pub steps_to_target: Option<u64>,
-    pub epochs_to_target: Option<usize>,
+    /// `steps_to_target` in epochs (steps per epoch: the batches of the training set).
+    pub epochs_to_target: Option<f64>,
     /// Time spent in optimizer steps until the target was reached.
     pub seconds_to_target: Option<f64>,
     pub final_train_loss: f64,
@@ -135,6 +136,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Vec<Row>, BoxError> {
         )?;
     }
 
+    let steps_per_epoch = train.len().div_ceil(options.batch_size);
     let mut rows = Vec::new();
     for kind in kinds {
         // The same initial weights, batches and seed for every optimizer.
@@ -154,7 +156,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Vec<Row>, BoxError> {
         rows.push(Row {
             optimizer: kind,
             steps_to_target,
-            epochs_to_target: history.epochs_to(args.target_loss),
+            epochs_to_target: steps_to_target.map(|s| s as f64 / steps_per_epoch as f64),
             seconds_to_target,
             final_train_loss: last.train_loss,
             final_test_metric: last.test_metric,
@@ -164,7 +166,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Vec<Row>, BoxError> {
     }
 
     print_table(out, &rows, args.target_loss, metric, train)?;
-    draw(args, &rows, train.len().div_ceil(options.batch_size))?;
+    draw(args, &rows, steps_per_epoch)?;
     writeln!(out, "figure: {}", args.output.display())?;
     Ok(rows)
 }
@@ -188,7 +190,7 @@ fn print_table(
             "| {} | {} | {} | {} | {:.4} | {} | {:.3} |",
             r.optimizer,
             r.steps_to_target.map_or_else(never, |s| s.to_string()),
-            r.epochs_to_target.map_or_else(never, |e| e.to_string()),
+            r.epochs_to_target.map_or_else(never, |e| format!("{e:.1}")),
             r.seconds_to_target
                 .map_or_else(never, |s| format!("{s:.3} s")),
             r.final_train_loss,

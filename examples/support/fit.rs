@@ -145,14 +145,6 @@ impl History {
         self.records.last().expect("fit records epoch 0")
     }
 
-    /// The first epoch after which the training loss is at most `target`.
-    pub fn epochs_to(&self, target: f64) -> Option<usize> {
-        self.records
-            .iter()
-            .find(|r| r.train_loss <= target)
-            .map(|r| r.epoch)
-    }
-
     /// The first step after which the training loss is at most `target`,
     /// as finely as it was evaluated (every `eval_every_steps`, or every epoch).
     pub fn steps_to(&self, target: f64) -> Option<u64> {
