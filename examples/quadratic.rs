@@ -214,14 +214,21 @@ fn print_case(out: &mut dyn Write, case: &Case, lr: f64) -> Result<(), BoxError>
         "A = [[{:.4}, {:.4}], [{:.4}, {:.4}]], minimum ({}, {}), start ({}, {})",
         a[0][0], a[0][1], a[1][0], a[1][1], MINIMUM[0], MINIMUM[1], START[0], START[1]
     )?;
+    let estimate = if a[0][1] == 0.0 {
+        "D = |z ⊙ Az| = diag(A) for every z".to_string()
+    } else {
+        format!(
+            "D = |z ⊙ Az| = |diag(A) ± a12| = ({:.4} or {:.4}, {:.4} or {:.4})",
+            (a[0][0] - a[0][1].abs()).abs(),
+            a[0][0] + a[0][1].abs(),
+            (a[1][1] - a[0][1].abs()).abs(),
+            a[1][1] + a[0][1].abs(),
+        )
+    };
     writeln!(
         out,
         "gradient descent: lr {lr:.4}; adahessian: lr 1, betas (0, 0), eps 0, hessian power 1, \
-         one Rademacher draw per step: D = |z ⊙ Az| = |diag(A) ± a12| = ({:.4} or {:.4}, {:.4} or {:.4})",
-        (a[0][0] - a[0][1].abs()).abs(),
-        a[0][0] + a[0][1].abs(),
-        (a[1][1] - a[0][1].abs()).abs(),
-        a[1][1] + a[0][1].abs(),
+         one Rademacher draw per step: {estimate}"
     )?;
     writeln!(
         out,
