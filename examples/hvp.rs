@@ -15,13 +15,13 @@ fn main() {
     let x = Tensor::from_vec(vec![0.5, -1.0, 2.0], &[3]);
     let v = Tensor::from_vec(vec![1.0, 0.5, -0.25], &[3]);
 
-    let (value, grad) = functional::value_and_grad(&f, &[x.clone()]);
+    let (value, grad) = functional::value_and_grad(f, std::slice::from_ref(&x));
     // H v by reverse over reverse: d/dx <grad f(x), v>; H is never formed.
-    let hv = functional::hvp(&f, &[x.clone()], &[v.clone()]);
+    let hv = functional::hvp(f, std::slice::from_ref(&x), std::slice::from_ref(&v));
 
     // The same by central differences of the gradient: (g(x + hv) - g(x - hv)) / 2h.
     let h = 1e-5;
-    let shifted = |s: f64| functional::grad(&f, &[&x + &(&v * s)]).remove(0);
+    let shifted = |s: f64| functional::grad(f, &[&x + &(&v * s)]).remove(0);
     let fd = &(&shifted(h) - &shifted(-h)) / (2.0 * h);
 
     println!("f(x)      = {:.12}", value.item());
