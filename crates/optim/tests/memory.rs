@@ -84,8 +84,12 @@ fn ten_thousand_adahessian_steps_keep_live_memory_flat() {
     let end = LIVE.load(Ordering::Relaxed);
     let allocations = ALLOCATIONS.load(Ordering::Relaxed) - allocations_before;
     assert_eq!(opt.hvp_count(), 2 * 10_100);
+    // A leak of even one byte per step would show as 10,000 bytes; the
+    // slack absorbs one-off allocations of the test harness's other threads,
+    // which the process-wide counter also sees (seen: 144 bytes, once).
+    const SLACK: isize = 1024;
     assert!(
-        end <= baseline && highest <= baseline,
+        end <= baseline + SLACK && highest <= baseline + SLACK,
         "live bytes grew: {baseline} after warm-up, {highest} at most, {end} at the end"
     );
     assert!(

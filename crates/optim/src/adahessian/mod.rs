@@ -169,6 +169,46 @@ impl<T: Element> AdaHessian<T> {
     }
 }
 
+/// The scalars of one update, bias corrections included.
+struct Coefficients<T> {
+    b1: T,
+    b2: T,
+    bc1: T,
+    bc2: T,
+    lr: T,
+    eps: T,
+    wd: T,
+}
+
+/// The moment updates and the parameter step for every element of one
+/// parameter; `power` raises the bias-corrected RMS curvature to `k`.
+#[inline(always)]
+fn update_elements<T: Element>(
+    c: &Coefficients<T>,
+    p: &mut [T],
+    m: &mut [T],
+    v: &mut [T],
+    d: &[T],
+    g: &[T],
+    power: impl Fn(T) -> T,
+) {
+    let (one, zero) = (T::one(), T::zero());
+    for j in 0..p.len() {
+        m[j] = c.b1 * m[j] + (one - c.b1) * g[j];
+        v[j] = c.b2 * v[j] + (one - c.b2) * d[j] * d[j];
+        // eps sits outside the power, as in Adam: it bounds the step
+        // where the curvature estimate vanishes, for every k.
+        let denom = power((v[j] / c.bc2).sqrt()) + c.eps;
+        // 0 / 0 only with eps = 0 and nothing learned yet: no move.
+        let ratio = if denom == zero {
+            zero
+        } else {
+            m[j] / c.bc1 / denom
+        };
+        p[j] = p[j] - c.lr * (ratio + c.wd * p[j]);
+    }
+}
+
 /// SplitMix64's output function: spreads consecutive steps over the seed space.
 fn splitmix64(x: u64) -> u64 {
     let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -289,26 +329,26 @@ impl<T: Element> Optimizer<T> for AdaHessian<T> {
             }
         }
 
+        let coefficients = Coefficients {
+            b1,
+            b2,
+            bc1,
+            bc2,
+            lr,
+            eps,
+            wd,
+        };
         for (i, p) in params.parameters_mut().into_iter().enumerate() {
             let p = p.make_mut();
             let m = self.exp_avg[i].make_mut();
             let v = self.exp_hessian_diag_sq[i].make_mut();
             let d = self.hessian_diag[i].as_slice();
             let g = grads[i].as_slice();
-            for j in 0..p.len() {
-                m[j] = b1 * m[j] + (one - b1) * g[j];
-                v[j] = b2 * v[j] + (one - b2) * d[j] * d[j];
-                // eps sits outside the power, as in Adam: it bounds the step
-                // where the curvature estimate vanishes, for every k.
-                let rms = (v[j] / bc2).sqrt();
-                let denom = if newton { rms } else { rms.powf(k) } + eps;
-                // 0 / 0 only with eps = 0 and nothing learned yet: no move.
-                let ratio = if denom == zero {
-                    zero
-                } else {
-                    m[j] / bc1 / denom
-                };
-                p[j] = p[j] - lr * (ratio + wd * p[j]);
+            // Two instances of the loop, so that k = 1 never evaluates `powf`.
+            if newton {
+                update_elements(&coefficients, p, m, v, d, g, |rms| rms);
+            } else {
+                update_elements(&coefficients, p, m, v, d, g, |rms| rms.powf(k));
             }
         }
         self.step = t;
