@@ -208,6 +208,12 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
     sorted[i]
 }
 
+// Keep freed memory for the next step instead of giving it back to the
+// kernel (glibc trims its heap, and the next step faults every page back
+// in): what PyTorch's caching allocator does. See docs/benchmarks.md.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let args = Args::parse();
     // matrixmultiply reads the variable once, at its first product: set it
