@@ -11,6 +11,12 @@
 #[path = "support/mod.rs"]
 mod support;
 
+// Keep freed memory between steps instead of returning it to the kernel
+// (see docs/benchmarks.md). Not in tests, which include this file as a module.
+#[cfg(not(test))]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
