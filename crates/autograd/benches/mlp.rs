@@ -103,13 +103,8 @@ fn mlp(c: &mut Criterion) {
                 let refs: Vec<&Var<f32>> = p.iter().collect();
                 let y = loss(&tape, &p, &pb);
                 let g = tape.grad_graph(&y, &refs);
-                let dot = g
-                    .iter()
-                    .zip(&pb.v)
-                    .map(|(g, v)| (g * &tape.constant(v.clone())).sum())
-                    .reduce(|a, b| &a + &b)
-                    .expect("parameters");
-                black_box(tape.grad(&dot, &refs))
+                let g_refs: Vec<&Var<f32>> = g.iter().collect();
+                black_box(tape.grad_many(&g_refs, &pb.v, &refs))
             })
         });
     }

@@ -79,7 +79,9 @@ impl<T: Element> Tape<T> {
         options: &GradOptions<T>,
     ) -> Result<Vec<Tensor<T>>, Error> {
         let mark = self.len();
-        let grads = self.sweep(output, inputs, options, false);
+        let grads = self
+            .seed(output, options)
+            .and_then(|seed| self.sweep(&[output], vec![seed], inputs, options.strict, false));
         let values = grads.map(|gs| gs.iter().map(Var::value).collect());
         // Every node past `mark` was made by this sweep with recording off.
         self.inner.nodes.borrow_mut().truncate(mark);
@@ -93,26 +95,68 @@ impl<T: Element> Tape<T> {
         inputs: &[&Var<T>],
         options: &GradOptions<T>,
     ) -> Result<Vec<Var<T>>, Error> {
-        self.sweep(output, inputs, options, true)
+        let seed = self.seed(output, options)?;
+        self.sweep(&[output], vec![seed], inputs, options.strict, true)
     }
 
-    fn sweep(
+    /// The gradient of `sum_k <grad_outputs[k], outputs[k]>` with respect
+    /// to each input, in one sweep: `torch.autograd.grad(outputs, inputs,
+    /// grad_outputs)` with several outputs. A Hessian-vector product is
+    /// this applied to a gradient recorded by [`Tape::grad_graph`], with
+    /// `v` as the seeds. Nothing is recorded; the sweep's temporary nodes
+    /// are released before it returns. Panics, naming the output, when a
+    /// seed's shape differs from its output's.
+    ///
+    /// ```
+    /// use curvature_autograd::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::from_vec(vec![1.0_f64, 2.0], &[2]));
+    /// let y = tape.var(Tensor::scalar(3.0_f64));
+    /// let f = (&x.square().sum() * &y).sum();           // f = y (x0^2 + x1^2)
+    /// let g = tape.grad_graph(&f, &[&x, &y]);           // [2 y x, x0^2 + x1^2]
+    /// let v = [Tensor::from_vec(vec![1.0, 0.0], &[2]), Tensor::scalar(1.0)];
+    /// let hv = tape.grad_many(&[&g[0], &g[1]], &v, &[&x, &y]);
+    /// assert_eq!(hv[0].to_vec(), vec![2.0 * 3.0 + 2.0 * 1.0, 2.0 * 2.0]);
+    /// assert_eq!(hv[1].item(), 2.0 * 1.0);
+    /// ```
+    pub fn grad_many(
         &self,
-        output: &Var<T>,
+        outputs: &[&Var<T>],
+        grad_outputs: &[Tensor<T>],
         inputs: &[&Var<T>],
-        options: &GradOptions<T>,
-        create_graph: bool,
-    ) -> Result<Vec<Var<T>>, Error> {
-        let tape = &self.inner;
-        for x in inputs {
-            output.check_same_tape(x, "grad");
-        }
-        assert!(
-            std::rc::Rc::ptr_eq(tape, &output.tape),
-            "grad: the output lives on tape #{}, not on tape #{}",
-            output.tape.id,
-            tape.id
+    ) -> Vec<Tensor<T>> {
+        assert_eq!(
+            outputs.len(),
+            grad_outputs.len(),
+            "grad_many: {} outputs but {} grad_outputs",
+            outputs.len(),
+            grad_outputs.len()
         );
+        for (k, (y, seed)) in outputs.iter().zip(grad_outputs).enumerate() {
+            assert_eq!(
+                seed.shape(),
+                y.shape().as_slice(),
+                "grad_many: grad_output {k} has shape {:?} but output {k} has shape {:?}",
+                seed.shape(),
+                y.shape().as_slice()
+            );
+        }
+        if outputs.is_empty() {
+            return inputs.iter().map(|x| Tensor::zeros(&x.shape())).collect();
+        }
+        let mark = self.len();
+        let grads = self
+            .sweep(outputs, grad_outputs.to_vec(), inputs, false, false)
+            .expect("not strict");
+        let values = grads.iter().map(Var::value).collect();
+        // Every node past `mark` was made by this sweep with recording off.
+        self.inner.nodes.borrow_mut().truncate(mark);
+        values
+    }
+
+    /// The seed of a single-output sweep: `grad_output`, or 1 for a
+    /// one-element output.
+    fn seed(&self, output: &Var<T>, options: &GradOptions<T>) -> Result<Tensor<T>, Error> {
         let out_shape = output.shape();
         let seed = match &options.grad_output {
             Some(seed) if seed.shape() != out_shape.as_slice() => {
@@ -131,9 +175,47 @@ impl<T: Element> Tape<T> {
                 )))
             }
         };
+        Ok(seed)
+    }
 
-        let out = output.id;
-        let lo = inputs.iter().map(|x| x.id).min().unwrap_or(out).min(out);
+    /// Runs the derivative rules from the outputs (each seeded with its
+    /// tensor) back to the inputs.
+    fn sweep(
+        &self,
+        outputs: &[&Var<T>],
+        seeds: Vec<Tensor<T>>,
+        inputs: &[&Var<T>],
+        strict: bool,
+        create_graph: bool,
+    ) -> Result<Vec<Var<T>>, Error> {
+        let tape = &self.inner;
+        for y in outputs {
+            assert!(
+                std::rc::Rc::ptr_eq(tape, &y.tape),
+                "grad: the output lives on tape #{}, not on tape #{}",
+                y.tape.id,
+                tape.id
+            );
+            for x in inputs {
+                y.check_same_tape(x, "grad");
+            }
+        }
+        let out = outputs
+            .iter()
+            .map(|y| y.id)
+            .max()
+            .expect("at least one output");
+        let first = outputs
+            .iter()
+            .map(|y| y.id)
+            .min()
+            .expect("at least one output");
+        let lo = inputs
+            .iter()
+            .map(|x| x.id)
+            .min()
+            .unwrap_or(first)
+            .min(first);
         // An input recorded after the output is not on any path, but it
         // still needs a slot (for its zero gradient).
         let hi = inputs.iter().map(|x| x.id).max().unwrap_or(out).max(out);
@@ -145,8 +227,15 @@ impl<T: Element> Tape<T> {
         }
 
         let was_recording = tape.recording.replace(create_graph);
-        if on_path[out - lo] {
-            grads[out - lo] = Some(output.constant_like(seed));
+        for (y, seed) in outputs.iter().zip(seeds) {
+            if on_path[y.id - lo] {
+                let seed = y.constant_like(seed);
+                let slot = &mut grads[y.id - lo];
+                *slot = Some(match slot.take() {
+                    None => seed,
+                    Some(acc) => &acc + &seed,
+                });
+            }
         }
         for id in (lo..=out).rev() {
             let g = if keep[id - lo] {
@@ -185,7 +274,7 @@ impl<T: Element> Tape<T> {
             .enumerate()
             .map(|(k, x)| match &grads[x.id - lo] {
                 Some(g) => Ok(g.clone()),
-                None if options.strict => Err(Error::UnusedInput {
+                None if strict => Err(Error::UnusedInput {
                     index: k,
                     node: x.id,
                     shape: x.shape().to_vec(),

@@ -53,15 +53,6 @@ fn check_like<T: Element>(op: &str, what: &str, inputs: &[Tensor<T>], others: &[
     }
 }
 
-/// `<a, b>` summed over all pairs, as a scalar `Var`.
-fn dot<T: Element>(tape: &Tape<T>, vars: &[Var<T>], tensors: &[Tensor<T>]) -> Var<T> {
-    vars.iter()
-        .zip(tensors)
-        .map(|(g, v)| (g * &tape.constant(v.clone())).sum())
-        .reduce(|a, b| &a + &b)
-        .unwrap_or_else(|| tape.scalar(T::zero()))
-}
-
 /// The gradient of a scalar function at `inputs`.
 pub fn grad<T: Element, F>(f: F, inputs: &[Tensor<T>]) -> Vec<Tensor<T>>
 where
@@ -112,7 +103,8 @@ where
     let refs: Vec<&Var<T>> = vars.iter().collect();
     let u = tape.var(Tensor::zeros(&y.shape()));
     let jt_u = tape.grad_graph(&(&y * &u).sum(), &refs);
-    let jv = tape.grad(&dot(&tape, &jt_u, tangents), &[&u]);
+    let jt_u_refs: Vec<&Var<T>> = jt_u.iter().collect();
+    let jv = tape.grad_many(&jt_u_refs, tangents, &[&u]);
     (y.value(), jv.into_iter().next().expect("one input"))
 }
 
@@ -126,7 +118,9 @@ where
     let (tape, vars, y) = trace(f, inputs);
     let refs: Vec<&Var<T>> = vars.iter().collect();
     let g = tape.grad_graph(&y, &refs);
-    tape.grad(&dot(&tape, &g, v), &refs)
+    let g_refs: Vec<&Var<T>> = g.iter().collect();
+    // the vector-Jacobian product of the gradient with seed v: one sweep
+    tape.grad_many(&g_refs, v, &refs)
 }
 
 /// The vector-Hessian product `v^T H`: the same computation as [`hvp`]
@@ -224,13 +218,14 @@ where
     let (tape, vars, y) = trace(f, inputs);
     let refs: Vec<&Var<T>> = vars.iter().collect();
     let g = tape.grad_graph(&y, &refs);
+    let g_refs: Vec<&Var<T>> = g.iter().collect();
     let mut sums: Vec<Tensor<T>> = inputs.iter().map(Tensor::zeros_like).collect();
     for _ in 0..n_samples {
         let z: Vec<Tensor<T>> = inputs
             .iter()
             .map(|x| Tensor::rademacher(x.shape(), rng))
             .collect();
-        let hz = tape.grad(&dot(&tape, &g, &z), &refs);
+        let hz = tape.grad_many(&g_refs, &z, &refs);
         for ((s, z), hz) in sums.iter_mut().zip(&z).zip(&hz) {
             *s = &*s + &(z * hz);
         }

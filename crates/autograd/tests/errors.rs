@@ -284,3 +284,32 @@ fn grad_with_respect_to_a_var_of_another_tape_panics_naming_both_tapes() {
     assert!(message.starts_with("grad:"), "{message}");
     assert!(message.contains(&nx) && message.contains(&ns), "{message}");
 }
+
+#[test]
+#[should_panic(expected = "grad_many: grad_output 1 has shape [3] but output 1 has shape [2]")]
+fn grad_many_with_a_seed_of_the_wrong_shape_names_the_output_and_both_shapes() {
+    let tape = Tape::new();
+    let x = leaf(&tape, &[2]);
+    let (a, b) = (x.square(), x.exp());
+    let _ = tape.grad_many(&[&a, &b], &[Tensor::ones(&[2]), Tensor::ones(&[3])], &[&x]);
+}
+
+#[test]
+fn grad_many_equals_grad_of_the_seeded_sum() {
+    let tape = Tape::new();
+    let x = tape.var(Tensor::from_vec(vec![0.3, -0.7, 1.1], &[3]));
+    let (a, b) = (x.tanh(), (&x * &x).sum());
+    let (va, vb) = (
+        Tensor::from_vec(vec![1.0, -2.0, 0.5], &[3]),
+        Tensor::scalar(3.0),
+    );
+    let many = tape.grad_many(&[&a, &b], &[va.clone(), vb.clone()], &[&x]);
+    let seeded = (&a * &tape.constant(va)).sum() + (&b * &tape.constant(vb)).sum();
+    let one = tape.grad(&seeded, &[&x]);
+    assert!(
+        many[0].allclose(&one[0], 1e-14, 1e-14),
+        "{:?} vs {:?}",
+        many[0],
+        one[0]
+    );
+}

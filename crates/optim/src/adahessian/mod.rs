@@ -139,20 +139,16 @@ impl<T: Element> AdaHessian<T> {
     fn hutchinson(&mut self, tape: &Tape<T>, grads: &[Var<T>], vars: &[&Var<T>], t: u64) {
         let mut rng = self.rng_for_step(t);
         let n = self.config.n_samples;
+        let grad_refs: Vec<&Var<T>> = grads.iter().collect();
         for s in 0..n {
             let zs: Vec<Tensor<T>> = self
                 .exp_avg
                 .iter()
                 .map(|p| Tensor::rademacher(p.shape(), &mut rng))
                 .collect();
-            // Hz = ∇<g, z>: one more reverse sweep through the recorded gradient
-            let dot = grads
-                .iter()
-                .zip(&zs)
-                .map(|(g, z)| (g * &tape.constant(z.clone())).sum())
-                .reduce(|a, b| &a + &b)
-                .unwrap_or_else(|| tape.scalar(T::zero()));
-            let hzs = tape.grad(&dot, vars);
+            // Hz = ∇<g, z>: one more reverse sweep through the recorded
+            // gradient, seeded with z (the vector-Jacobian product of g)
+            let hzs = tape.grad_many(&grad_refs, &zs, vars);
             self.hvp_count += 1;
             for ((acc, z), hz) in self.draws.iter_mut().zip(&zs).zip(&hzs) {
                 for ((a, &z), &hz) in acc.iter_mut().zip(z.as_slice()).zip(hz.as_slice()) {
