@@ -93,7 +93,11 @@ pub fn gradcheck<F>(f: F, inputs: &[Tensor<f64>], options: &CheckOptions) -> Che
 where
     F: Fn(&Tape<f64>, &[Var<f64>]) -> Var<f64>,
 {
-    let analytic = analytic_jacobian(&f, inputs);
+    // per input, `[m, numel]` row-major: one vector-Jacobian product per output element
+    let analytic: Vec<Vec<f64>> = crate::functional::jacobian(&f, inputs)
+        .into_iter()
+        .map(Tensor::into_vec)
+        .collect();
     let mut report = CheckReport {
         passed: true,
         entries: 0,
@@ -190,33 +194,4 @@ where
         })
         .collect();
     f(&tape, &vars).value().to_vec()
-}
-
-/// The Jacobian from the tape: for each input, `[m, numel]` row-major.
-fn analytic_jacobian<F>(f: &F, inputs: &[Tensor<f64>]) -> Vec<Vec<f64>>
-where
-    F: Fn(&Tape<f64>, &[Var<f64>]) -> Var<f64>,
-{
-    let tape = Tape::new();
-    let vars: Vec<Var<f64>> = inputs.iter().map(|x| tape.var(x.clone())).collect();
-    let refs: Vec<&Var<f64>> = vars.iter().collect();
-    let y = f(&tape, &vars);
-    let m = y.numel();
-    let shape = y.shape();
-    let mut rows: Vec<Vec<f64>> = inputs
-        .iter()
-        .map(|x| Vec::with_capacity(m * x.numel()))
-        .collect();
-    for j in 0..m {
-        let mut e = vec![0.0; m];
-        e[j] = 1.0;
-        let options = GradOptions::new().grad_output(Tensor::from_vec(e, &shape));
-        let grads = tape
-            .try_grad(&y, &refs, &options)
-            .expect("seed has the output's shape");
-        for (acc, g) in rows.iter_mut().zip(&grads) {
-            acc.extend_from_slice(g.as_slice());
-        }
-    }
-    rows
 }
