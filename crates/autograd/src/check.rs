@@ -150,21 +150,19 @@ where
 {
     let out_shape = {
         let tape = Tape::new();
-        let vars: Vec<Var<f64>> = inputs.iter().map(|x| tape.constant(x.clone())).collect();
+        let vars: Vec<Var<f64>> = inputs.iter().map(|x| tape.constant(x)).collect();
         f(&tape, &vars).shape()
     };
     let u = Tensor::randn(&out_shape, 0.0, 1.0, &mut seeded_rng(options.seed));
     let n = inputs.len();
     let vjp = |tape: &Tape<f64>, p: &[Var<f64>]| {
         let y = f(tape, &p[..n]);
-        let refs: Vec<&Var<f64>> = p[..n].iter().collect();
         let seed = (&y * &p[n]).sum();
         let grads = tape
-            .try_grad_graph(&seed, &refs, &GradOptions::new())
+            .try_grad_graph(&seed, &p[..n], &GradOptions::new())
             .expect("a scalar seed");
         let flat: Vec<Var<f64>> = grads.iter().map(Var::flatten).collect();
-        let flat_refs: Vec<&Var<f64>> = flat.iter().collect();
-        Var::concat(&flat_refs, 0)
+        Var::concat(&flat, 0)
     };
     let mut all: Vec<Tensor<f64>> = inputs.to_vec();
     all.push(u);

@@ -3,6 +3,7 @@
 
 /// What went wrong, naming the op and the shapes or values involved.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// A buffer's length does not match the shape it was given.
     #[error("{op}: shape {shape:?} needs {expected} elements, but {got} were given")]

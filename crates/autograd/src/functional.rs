@@ -67,8 +67,7 @@ where
     F: Fn(&Tape<T>, &[Var<T>]) -> Var<T>,
 {
     let (tape, vars, y) = trace(f, inputs);
-    let refs: Vec<&Var<T>> = vars.iter().collect();
-    let grads = tape.grad(&y, &refs);
+    let grads = tape.grad(&y, &vars);
     (y.value(), grads)
 }
 
@@ -79,10 +78,9 @@ where
     F: Fn(&Tape<T>, &[Var<T>]) -> Var<T>,
 {
     let (tape, vars, y) = trace(f, inputs);
-    let refs: Vec<&Var<T>> = vars.iter().collect();
     let options = GradOptions::new().grad_output(v.clone());
     let grads = tape
-        .try_grad(&y, &refs, &options)
+        .try_grad(&y, &vars, &options)
         .unwrap_or_else(|e| panic!("vjp: {e}"));
     (y.value(), grads)
 }
@@ -100,11 +98,9 @@ where
 {
     check_like("jvp", "tangent", inputs, tangents);
     let (tape, vars, y) = trace(f, inputs);
-    let refs: Vec<&Var<T>> = vars.iter().collect();
     let u = tape.var(Tensor::zeros(&y.shape()));
-    let jt_u = tape.grad_graph(&(&y * &u).sum(), &refs);
-    let jt_u_refs: Vec<&Var<T>> = jt_u.iter().collect();
-    let jv = tape.grad_many(&jt_u_refs, tangents, &[&u]);
+    let jt_u = tape.grad_graph(&(&y * &u).sum(), &vars);
+    let jv = tape.grad_many(&jt_u, tangents, &[&u]);
     (y.value(), jv.into_iter().next().expect("one input"))
 }
 
@@ -116,11 +112,9 @@ where
 {
     check_like("hvp", "v", inputs, v);
     let (tape, vars, y) = trace(f, inputs);
-    let refs: Vec<&Var<T>> = vars.iter().collect();
-    let g = tape.grad_graph(&y, &refs);
-    let g_refs: Vec<&Var<T>> = g.iter().collect();
+    let g = tape.grad_graph(&y, &vars);
     // the vector-Jacobian product of the gradient with seed v: one sweep
-    tape.grad_many(&g_refs, v, &refs)
+    tape.grad_many(&g, v, &vars)
 }
 
 /// The vector-Hessian product `v^T H`: the same computation as [`hvp`]
@@ -141,11 +135,9 @@ where
     F: Fn(&Tape<T>, &[Var<T>]) -> Var<T>,
 {
     let (tape, vars, y) = trace(f, inputs);
-    let refs: Vec<&Var<T>> = vars.iter().collect();
-    let g = tape.grad_graph(&y, &refs);
+    let g = tape.grad_graph(&y, &vars);
     let flat: Vec<Var<T>> = g.iter().map(Var::flatten).collect();
-    let flat_refs: Vec<&Var<T>> = flat.iter().collect();
-    let g_flat = Var::concat(&flat_refs, 0);
+    let g_flat = Var::concat(&flat, 0);
     let n = g_flat.numel();
     let mut data = Vec::with_capacity(n * n);
     for i in 0..n {
@@ -153,7 +145,7 @@ where
         e[i] = T::one();
         let options = GradOptions::new().grad_output(Tensor::from_vec(e, &[n]));
         let row = tape
-            .try_grad(&g_flat, &refs, &options)
+            .try_grad(&g_flat, &vars, &options)
             .expect("seed has the gradient's shape");
         for r in &row {
             data.extend_from_slice(r.as_slice());
@@ -169,7 +161,6 @@ where
     F: Fn(&Tape<T>, &[Var<T>]) -> Var<T>,
 {
     let (tape, vars, y) = trace(f, inputs);
-    let refs: Vec<&Var<T>> = vars.iter().collect();
     let out_shape = y.shape();
     let m = y.numel();
     let mut rows: Vec<Vec<T>> = inputs
@@ -181,7 +172,7 @@ where
         e[j] = T::one();
         let options = GradOptions::new().grad_output(Tensor::from_vec(e, &out_shape));
         let row = tape
-            .try_grad(&y, &refs, &options)
+            .try_grad(&y, &vars, &options)
             .expect("seed has the output's shape");
         for (acc, r) in rows.iter_mut().zip(&row) {
             acc.extend_from_slice(r.as_slice());
@@ -216,16 +207,14 @@ where
         "hutchinson_diagonal: n_samples must be at least 1, got 0"
     );
     let (tape, vars, y) = trace(f, inputs);
-    let refs: Vec<&Var<T>> = vars.iter().collect();
-    let g = tape.grad_graph(&y, &refs);
-    let g_refs: Vec<&Var<T>> = g.iter().collect();
+    let g = tape.grad_graph(&y, &vars);
     let mut sums: Vec<Tensor<T>> = inputs.iter().map(Tensor::zeros_like).collect();
     for _ in 0..n_samples {
         let z: Vec<Tensor<T>> = inputs
             .iter()
             .map(|x| Tensor::rademacher(x.shape(), rng))
             .collect();
-        let hz = tape.grad_many(&g_refs, &z, &refs);
+        let hz = tape.grad_many(&g, &z, &vars);
         for ((s, z), hz) in sums.iter_mut().zip(&z).zip(&hz) {
             *s = &*s + &(z * hz);
         }

@@ -44,6 +44,7 @@ pub use backward::GradOptions;
 pub use check::{gradcheck, gradgradcheck, CheckOptions, CheckReport};
 pub use element::Element;
 pub use error::Error;
+pub use op::{op_table, OpInfo};
 pub use parameters::Parameters;
 pub use shape::{broadcast_shapes, Shape};
 pub use tape::{Anomaly, Phase, Tape};

@@ -1,151 +1,208 @@
-//! The closed set of recorded operations. Every derivative rule lives in
-//! one `match` in `backward.rs`.
+//! What a tape node records, and how an op is declared.
+//!
+//! An op is declared once, in the table of its family (`ops/unary.rs`,
+//! `ops/binary.rs`, `ops/shape.rs`, `ops/index.rs`, `ops/matmul.rs`):
+//! its name, its derivative formula as one line of text, and its derivative
+//! rule written in recorded `Var` ops. The element-wise tables also hold the
+//! scalar forward kernel, from which the `Tensor` and `Var` methods are
+//! generated, so an element-wise op is one table entry. The tables expand
+//! to closed enums, so a node's op is a small value (no allocation) and the
+//! list of every op is known at compile time: [`op_table`] returns it, and
+//! a test fails when an op in it has no gradcheck and gradgradcheck case.
 
-use smallvec::{smallvec, SmallVec};
+use smallvec::SmallVec;
 
-use crate::Tensor;
+use crate::ops::{Binary, Index, Layout, Product, Unary};
+use crate::{Element, Var};
 
 /// The index of a node on its tape.
 pub(crate) type NodeId = usize;
 
-/// Inputs of a node: two at most, except for `Concat`.
+/// The inputs of a node, in the order its rule returns gradients.
 pub(crate) type Inputs = SmallVec<[NodeId; 2]>;
 
-/// A recorded operation and what its derivative rule needs besides the
-/// input and output values (which stay on the tape).
+/// A recorded operation: which family, and the op's own parameters.
+/// The input node ids are stored beside it, on the node.
 #[derive(Clone, Debug)]
 pub(crate) enum Op<T> {
     /// A leaf that requires grad.
     Leaf,
-    /// A value nobody differentiates: data, or anything computed from
-    /// constants only, or while recording is off.
+    /// A value nobody differentiates: data, anything computed from
+    /// constants only, or anything computed while recording is off.
     Constant,
-    Add(NodeId, NodeId),
-    Sub(NodeId, NodeId),
-    Mul(NodeId, NodeId),
-    Div(NodeId, NodeId),
-    AddScalar(NodeId),
-    MulScalar(NodeId, T),
-    Neg(NodeId),
-    Exp(NodeId),
-    Log(NodeId),
-    Sqrt(NodeId),
-    Powf(NodeId, T),
-    Square(NodeId),
-    Abs(NodeId),
-    Tanh(NodeId),
-    Sigmoid(NodeId),
-    /// `g ⊙ (1 - y²)` from a gradient `g` and tanh's output `y`: tanh's rule, fused.
-    TanhBackward(NodeId, NodeId),
-    /// `g ⊙ s ⊙ (1 - s)` from a gradient `g` and sigmoid's output `s`: sigmoid's rule, fused.
-    SigmoidBackward(NodeId, NodeId),
-    Relu(NodeId),
-    Softplus(NodeId),
-    NormalCdf(NodeId),
-    Sin(NodeId),
-    Cos(NodeId),
-    MatMul {
-        a: NodeId,
-        b: NodeId,
-        trans_a: bool,
-        trans_b: bool,
-    },
-    Transpose(NodeId, usize, usize),
-    Reshape(NodeId),
-    BroadcastTo(NodeId),
-    SumTo(NodeId),
-    Gather {
-        x: NodeId,
-        dim: usize,
-        index: Tensor<usize>,
-    },
-    ScatterAdd {
-        src: NodeId,
-        dim: usize,
-        index: Tensor<usize>,
-    },
-    Concat {
-        parts: SmallVec<[NodeId; 4]>,
-        dim: usize,
-    },
-    Narrow {
-        x: NodeId,
-        dim: usize,
-        start: usize,
-    },
+    Unary(Unary<T>),
+    Binary(Binary),
+    Layout(Layout),
+    Index(Index),
+    Product(Product),
 }
 
-impl<T> Op<T> {
+impl<T: Element> Op<T> {
     /// The op's name, as users call it (for messages and anomaly reports).
     pub(crate) fn name(&self) -> &'static str {
         match self {
             Op::Leaf => "leaf",
             Op::Constant => "constant",
-            Op::Add(..) => "add",
-            Op::Sub(..) => "sub",
-            Op::Mul(..) => "mul",
-            Op::Div(..) => "div",
-            Op::AddScalar(..) => "add_scalar",
-            Op::MulScalar(..) => "mul_scalar",
-            Op::Neg(..) => "neg",
-            Op::Exp(..) => "exp",
-            Op::Log(..) => "log",
-            Op::Sqrt(..) => "sqrt",
-            Op::Powf(..) => "powf",
-            Op::Square(..) => "square",
-            Op::Abs(..) => "abs",
-            Op::Tanh(..) => "tanh",
-            Op::Sigmoid(..) => "sigmoid",
-            Op::TanhBackward(..) => "tanh_backward",
-            Op::SigmoidBackward(..) => "sigmoid_backward",
-            Op::Relu(..) => "relu",
-            Op::Softplus(..) => "softplus",
-            Op::NormalCdf(..) => "normal_cdf",
-            Op::Sin(..) => "sin",
-            Op::Cos(..) => "cos",
-            Op::MatMul { .. } => "matmul",
-            Op::Transpose(..) => "transpose",
-            Op::Reshape(..) => "reshape",
-            Op::BroadcastTo(..) => "broadcast_to",
-            Op::SumTo(..) => "sum_to",
-            Op::Gather { .. } => "gather",
-            Op::ScatterAdd { .. } => "scatter_add",
-            Op::Concat { .. } => "concat",
-            Op::Narrow { .. } => "narrow",
+            Op::Unary(op) => op.name(),
+            Op::Binary(op) => op.name(),
+            Op::Layout(op) => op.name(),
+            Op::Index(op) => op.name(),
+            Op::Product(op) => op.name(),
         }
     }
 
-    /// The nodes this op reads, in the order its rule returns gradients.
-    pub(crate) fn inputs(&self) -> Inputs {
-        match *self {
-            Op::Leaf | Op::Constant => SmallVec::new(),
-            Op::Add(a, b) | Op::Sub(a, b) | Op::Mul(a, b) | Op::Div(a, b) => smallvec![a, b],
-            Op::MatMul { a, b, .. } => smallvec![a, b],
-            Op::TanhBackward(g, y) | Op::SigmoidBackward(g, y) => smallvec![g, y],
-            Op::AddScalar(x)
-            | Op::MulScalar(x, _)
-            | Op::Neg(x)
-            | Op::Exp(x)
-            | Op::Log(x)
-            | Op::Sqrt(x)
-            | Op::Powf(x, _)
-            | Op::Square(x)
-            | Op::Abs(x)
-            | Op::Tanh(x)
-            | Op::Sigmoid(x)
-            | Op::Relu(x)
-            | Op::Softplus(x)
-            | Op::NormalCdf(x)
-            | Op::Sin(x)
-            | Op::Cos(x)
-            | Op::Transpose(x, ..)
-            | Op::Reshape(x)
-            | Op::BroadcastTo(x)
-            | Op::SumTo(x)
-            | Op::Gather { x, .. }
-            | Op::ScatterAdd { src: x, .. }
-            | Op::Narrow { x, .. } => smallvec![x],
-            Op::Concat { ref parts, .. } => parts.iter().copied().collect(),
+    /// The gradient with respect to each input, given the gradient of the
+    /// output; `None` where the input needs none.
+    pub(crate) fn backward(&self, c: &Ctx<'_, T>) -> Grads<T> {
+        match self {
+            Op::Leaf | Op::Constant => Grads::none(),
+            Op::Unary(op) => op.backward(c),
+            Op::Binary(op) => op.backward(c),
+            Op::Layout(op) => op.backward(c),
+            Op::Index(op) => op.backward(c),
+            Op::Product(op) => op.backward(c),
         }
     }
 }
+
+/// What a derivative rule sees: its node's inputs and output as `Var`s,
+/// the gradient `g` of the output, and which inputs need a gradient.
+pub(crate) struct Ctx<'a, T: Element> {
+    /// The node's inputs, in declaration order.
+    pub x: &'a [Var<T>],
+    /// The node's output.
+    pub out: &'a Var<T>,
+    /// The gradient of the output (the seed of this rule).
+    pub g: &'a Var<T>,
+    /// Whether input `i` lies on a path to a requested input.
+    pub needs: &'a [bool],
+}
+
+impl<T: Element> Ctx<'_, T> {
+    /// `f()` if input `i` needs a gradient: rules compute only what is needed.
+    pub(crate) fn when(&self, i: usize, f: impl FnOnce() -> Var<T>) -> Option<Var<T>> {
+        self.needs[i].then(f)
+    }
+}
+
+/// The gradients a rule returns, one per input (`None`: not needed).
+pub(crate) struct Grads<T>(pub(crate) SmallVec<[Option<Var<T>>; 2]>);
+
+impl<T> Grads<T> {
+    pub(crate) fn none() -> Self {
+        Grads(SmallVec::new())
+    }
+}
+
+impl<T> From<Var<T>> for Grads<T> {
+    fn from(g: Var<T>) -> Self {
+        Grads(smallvec::smallvec![Some(g)])
+    }
+}
+
+impl<T> From<Vec<Option<Var<T>>>> for Grads<T> {
+    fn from(gs: Vec<Option<Var<T>>>) -> Self {
+        Grads(gs.into())
+    }
+}
+
+impl<T> From<[Option<Var<T>>; 2]> for Grads<T> {
+    fn from(gs: [Option<Var<T>>; 2]) -> Self {
+        Grads(SmallVec::from_buf(gs))
+    }
+}
+
+/// One op the engine records: its name, family and derivative formula.
+/// [`op_table`] lists them all: the engine's table of derivative rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OpInfo {
+    /// The op's name, as its method is called (`"tanh"`, `"matmul"`).
+    pub name: &'static str,
+    /// The family table that declares it (`"unary"`, `"binary"`, `"layout"`,
+    /// `"index"`, `"product"`).
+    pub family: &'static str,
+    /// The derivative rule as a formula (`"d/dx tanh x = 1 - tanh^2 x"`).
+    pub formula: &'static str,
+    /// Whether the op broadcasts its operands as PyTorch does (its checks
+    /// must then include a broadcasting case).
+    pub broadcasts: bool,
+}
+
+/// Every primitive op the tape can record, with its derivative formula.
+/// Composite ops (`softmax`, `gelu`, `mean`, `max_dim`, ...) are built from
+/// these and need no rule of their own.
+///
+/// ```
+/// let table = curvature_autograd::op_table();
+/// let tanh = table.iter().find(|op| op.name == "tanh").unwrap();
+/// assert_eq!(tanh.formula, "d/dx tanh x = 1 - tanh^2 x");
+/// ```
+pub fn op_table() -> Vec<OpInfo> {
+    [
+        Unary::<f64>::TABLE,
+        Binary::TABLE,
+        Layout::TABLE,
+        Index::TABLE,
+        Product::TABLE,
+    ]
+    .concat()
+}
+
+/// Declares a family of structural ops: an enum whose variants carry each
+/// op's parameters, with its name, its formula and its derivative rule.
+///
+/// ```text
+/// /// doc
+/// Variant { field: Type, .. } "name", "formula", |c| rule;
+/// ```
+///
+/// The rule sees the fields by value and `c: &Ctx`; it returns one `Var`
+/// (single-input ops) or `Grads` (several inputs).
+macro_rules! op_family {
+    (
+        $(#[$enum_doc:meta])*
+        $family:literal enum $Enum:ident {
+            $(
+                $(#[$doc:meta])*
+                $Variant:ident { $($field:ident : $fty:ty),* $(,)? }
+                $name:literal, $formula:literal,
+                |$c:ident| $rule:expr;
+            )*
+        }
+    ) => {
+        $(#[$enum_doc])*
+        #[derive(Clone, Debug)]
+        pub(crate) enum $Enum {
+            $( $(#[$doc])* $Variant { $($field: $fty),* }, )*
+        }
+
+        impl $Enum {
+            /// Every op of this family.
+            pub(crate) const TABLE: &'static [$crate::op::OpInfo] = &[$(
+                $crate::op::OpInfo {
+                    name: $name,
+                    family: $family,
+                    formula: $formula,
+                    broadcasts: false,
+                },
+            )*];
+
+            pub(crate) fn name(&self) -> &'static str {
+                match self { $( Self::$Variant { .. } => $name, )* }
+            }
+
+            pub(crate) fn backward<T: $crate::Element>(
+                &self,
+                ctx: &$crate::op::Ctx<'_, T>,
+            ) -> $crate::op::Grads<T> {
+                match self.clone() {
+                    $( Self::$Variant { $($field),* } => {
+                        let $c = ctx;
+                        $crate::op::Grads::from($rule)
+                    } )*
+                }
+            }
+        }
+    };
+}
+pub(crate) use op_family;

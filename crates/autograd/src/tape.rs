@@ -5,13 +5,15 @@ use std::fmt;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::op::{NodeId, Op};
+use crate::op::{Inputs, NodeId, Op};
 use crate::{Element, Shape, Tensor, Var};
 
 static NEXT_TAPE_ID: AtomicU64 = AtomicU64::new(1);
 
 pub(crate) struct Node<T> {
     pub(crate) op: Op<T>,
+    /// The nodes the op read, in the order its rule returns gradients.
+    pub(crate) inputs: Inputs,
     pub(crate) value: Tensor<T>,
     pub(crate) requires_grad: bool,
 }
@@ -118,13 +120,19 @@ impl<T: Element> Tape<T> {
     }
 
     /// A leaf that requires grad: something to differentiate with respect to.
-    pub fn var(&self, value: Tensor<T>) -> Var<T> {
-        self.inner.push_node(Op::Leaf, value, true)
+    /// Takes the tensor by value or by reference (a reference is cloned,
+    /// which shares its storage).
+    pub fn var(&self, value: impl Into<Tensor<T>>) -> Var<T> {
+        self.inner
+            .push_node(Op::Leaf, Inputs::new(), value.into(), true)
     }
 
-    /// A constant: data that is never differentiated.
-    pub fn constant(&self, value: Tensor<T>) -> Var<T> {
-        self.inner.push_node(Op::Constant, value, false)
+    /// A constant: data that is never differentiated. Takes the tensor by
+    /// value or by reference (a reference is cloned, which shares its
+    /// storage): `tape.constant(&x)`.
+    pub fn constant(&self, value: impl Into<Tensor<T>>) -> Var<T> {
+        self.inner
+            .push_node(Op::Constant, Inputs::new(), value.into(), false)
     }
 
     /// A scalar constant (shape `[]`).
@@ -144,11 +152,29 @@ impl<T: Element> Tape<T> {
 
     /// Runs `f` with recording off: every value it computes is a constant,
     /// as under PyTorch's `torch.no_grad()`.
+    /// The recording flag is restored even when `f` panics.
     pub fn no_grad<R>(&self, f: impl FnOnce() -> R) -> R {
-        let before = self.inner.recording.replace(false);
-        let out = f();
-        self.inner.recording.set(before);
-        out
+        let _restore = self.inner.set_recording(false);
+        f()
+    }
+
+    /// The name of each op recorded so far, in order (`"leaf"` and
+    /// `"constant"` for values without a rule): for tests and debugging.
+    ///
+    /// ```
+    /// use curvature_autograd::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::scalar(0.5_f64));
+    /// let _ = x.tanh().exp();
+    /// assert_eq!(tape.recorded_ops(), vec!["leaf", "tanh", "exp"]);
+    /// ```
+    pub fn recorded_ops(&self) -> Vec<&'static str> {
+        self.inner
+            .nodes
+            .borrow()
+            .iter()
+            .map(|n| n.op.name())
+            .collect()
     }
 
     /// Turns anomaly detection on or off. While on, the first op (forward,
@@ -169,38 +195,68 @@ impl<T: Element> Tape<T> {
     }
 }
 
+/// Restores a tape's recording flag when dropped, so that a panic inside
+/// `no_grad` or a backward sweep (caught with `catch_unwind`) cannot leave
+/// the tape with recording switched off.
+pub(crate) struct RecordingGuard<'a, T> {
+    tape: &'a TapeInner<T>,
+    before: bool,
+    backward_of: Option<&'static str>,
+}
+
+impl<T> Drop for RecordingGuard<'_, T> {
+    fn drop(&mut self) {
+        self.tape.recording.set(self.before);
+        self.tape.backward_of.set(self.backward_of);
+    }
+}
+
 impl<T: Element> TapeInner<T> {
+    /// Sets the recording flag until the returned guard is dropped.
+    pub(crate) fn set_recording(&self, on: bool) -> RecordingGuard<'_, T> {
+        RecordingGuard {
+            tape: self,
+            before: self.recording.replace(on),
+            backward_of: self.backward_of.get(),
+        }
+    }
+
     /// Pushes a node. When recording is off, or `requires_grad` is false,
     /// the node is stored as a constant: nothing is kept for a derivative.
     pub(crate) fn push_node(
         self: &Rc<Self>,
         op: Op<T>,
+        inputs: Inputs,
         value: Tensor<T>,
         requires_grad: bool,
     ) -> Var<T> {
         let is_leaf = matches!(op, Op::Leaf);
         let requires_grad = requires_grad && (is_leaf || self.recording.get());
         if self.detect_anomaly.get() && !value.all_finite() {
-            self.record_anomaly(&op, &value);
+            self.record_anomaly(&op, &inputs, &value);
         }
-        let op = if requires_grad { op } else { Op::Constant };
+        let (op, inputs) = if requires_grad {
+            (op, inputs)
+        } else {
+            (Op::Constant, Inputs::new())
+        };
         let mut nodes = self.nodes.borrow_mut();
         let id = nodes.len();
         nodes.push(Node {
             op,
+            inputs,
             value,
             requires_grad,
         });
         Var::from_parts(self.clone(), id)
     }
 
-    fn record_anomaly(&self, op: &Op<T>, value: &Tensor<T>) {
+    fn record_anomaly(&self, op: &Op<T>, inputs: &Inputs, value: &Tensor<T>) {
         if self.anomaly.borrow().is_some() {
             return;
         }
         let nodes = self.nodes.borrow();
-        let input_shapes = op
-            .inputs()
+        let input_shapes = inputs
             .iter()
             .map(|&i| Shape::from_slice(nodes[i].value.shape()))
             .collect();
@@ -223,5 +279,44 @@ impl<T: Element> TapeInner<T> {
 
     pub(crate) fn requires_grad(&self, id: NodeId) -> bool {
         self.nodes.borrow()[id].requires_grad
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+
+    use super::*;
+
+    #[test]
+    fn the_recording_guard_restores_the_flag_after_a_panic() {
+        // the guard the backward sweep holds while it runs derivative rules
+        let tape = Tape::<f64>::new();
+        tape.inner.backward_of.set(None);
+        let caught = catch_unwind(AssertUnwindSafe(|| {
+            let _restore = tape.inner.set_recording(false);
+            tape.inner.backward_of.set(Some("tanh"));
+            panic!("a derivative rule panicked");
+        }));
+        assert!(caught.is_err());
+        assert!(tape.inner.recording.get());
+        assert_eq!(tape.inner.backward_of.get(), None);
+    }
+
+    #[test]
+    fn no_grad_restores_recording_after_a_panic() {
+        let tape = Tape::<f64>::new();
+        let caught = catch_unwind(AssertUnwindSafe(|| {
+            tape.no_grad(|| panic!("inside no_grad"));
+        }));
+        assert!(caught.is_err());
+        let x = tape.var(Tensor::scalar(0.5));
+        assert!(x.tanh().requires_grad(), "recording was left off");
+        // and no_grad still nests: the inner call restores the outer state
+        tape.no_grad(|| {
+            tape.no_grad(|| {});
+            assert!(!x.exp().requires_grad());
+        });
+        assert!(x.exp().requires_grad());
     }
 }

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::rc::Rc;
 
-use crate::op::{NodeId, Op};
+use crate::op::{Inputs, NodeId, Op};
 use crate::tape::TapeInner;
 use crate::{Element, Tape, Tensor};
 
@@ -71,12 +71,13 @@ impl<T: Element> Var<T> {
 
     /// The same value as a constant: gradients stop here.
     pub fn detach(&self) -> Var<T> {
-        self.tape.push_node(Op::Constant, self.value(), false)
+        self.constant_like(self.value())
     }
 
     /// A constant on the same tape (for masks and literals inside ops).
     pub(crate) fn constant_like(&self, value: Tensor<T>) -> Var<T> {
-        self.tape.push_node(Op::Constant, value, false)
+        self.tape
+            .push_node(Op::Constant, Inputs::new(), value, false)
     }
 
     /// Panics, naming the op and both tapes, when `other` lives on another tape.
@@ -90,10 +91,18 @@ impl<T: Element> Var<T> {
         );
     }
 
-    /// Records a new node computed from `inputs` (already checked to share the tape).
-    pub(crate) fn record(&self, op: Op<T>, value: Tensor<T>) -> Var<T> {
-        let requires_grad = op.inputs().iter().any(|&i| self.tape.requires_grad(i));
-        self.tape.push_node(op, value, requires_grad)
+    /// Records a node computed by `op` from `inputs` (already checked to
+    /// share this `Var`'s tape).
+    pub(crate) fn record(&self, op: Op<T>, inputs: &[&Var<T>], value: Tensor<T>) -> Var<T> {
+        let requires_grad = inputs.iter().any(|x| self.tape.requires_grad(x.id));
+        let ids = inputs.iter().map(|x| x.id).collect();
+        self.tape.push_node(op, ids, value, requires_grad)
+    }
+}
+
+impl<T> AsRef<Var<T>> for Var<T> {
+    fn as_ref(&self) -> &Var<T> {
+        self
     }
 }
 

@@ -1,58 +1,22 @@
-//! `+ - * /` with broadcasting, with scalars, and their operator forms.
+//! The operators `+ - * /` and unary `-` on `Var`s: with another `Var`,
+//! with a `Tensor` (which becomes a constant on the `Var`'s tape), and with
+//! a scalar on either side; by value and by reference.
+//!
+//! ```
+//! use curvature_autograd::{Tape, Tensor};
+//! let tape = Tape::new();
+//! let x = tape.var(Tensor::from_vec(vec![1.0_f64, 2.0], &[2]));
+//! let w = Tensor::from_vec(vec![3.0, 4.0], &[2]);
+//! let y = (1.0 - &x) * &w + 2.0 * &x / 4.0; // scalars and tensors mix freely
+//! assert_eq!(y.value().to_vec(), vec![0.5, -3.0]);
+//! ```
 
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
-use crate::op::Op;
 use crate::shape::broadcast_shapes;
-use crate::{Element, Var};
+use crate::{Element, Tensor, Var};
 
 impl<T: Element> Var<T> {
-    fn binary(&self, other: &Var<T>, name: &str, op: Op<T>, f: impl Fn(T, T) -> T) -> Var<T> {
-        self.check_same_tape(other, name);
-        let value = self.value().zip_map(&other.value(), name, f);
-        self.record(op, value)
-    }
-
-    /// `self + other`, broadcasting as PyTorch.
-    pub fn add(&self, other: &Var<T>) -> Var<T> {
-        self.binary(other, "add", Op::Add(self.id, other.id), |a, b| a + b)
-    }
-
-    /// `self - other`, broadcasting as PyTorch.
-    pub fn sub(&self, other: &Var<T>) -> Var<T> {
-        self.binary(other, "sub", Op::Sub(self.id, other.id), |a, b| a - b)
-    }
-
-    /// `self * other` element-wise, broadcasting as PyTorch.
-    pub fn mul(&self, other: &Var<T>) -> Var<T> {
-        self.binary(other, "mul", Op::Mul(self.id, other.id), |a, b| a * b)
-    }
-
-    /// `self / other` element-wise, broadcasting as PyTorch.
-    pub fn div(&self, other: &Var<T>) -> Var<T> {
-        self.binary(other, "div", Op::Div(self.id, other.id), |a, b| a / b)
-    }
-
-    /// `self + s`.
-    pub fn add_scalar(&self, s: T) -> Var<T> {
-        self.record(Op::AddScalar(self.id), self.value().add_scalar(s))
-    }
-
-    /// `self * s`.
-    pub fn mul_scalar(&self, s: T) -> Var<T> {
-        self.record(Op::MulScalar(self.id, s), self.value().mul_scalar(s))
-    }
-
-    /// `-self`.
-    pub fn neg(&self) -> Var<T> {
-        self.record(Op::Neg(self.id), self.value().neg())
-    }
-
-    /// `1 / self`.
-    pub fn recip(&self) -> Var<T> {
-        self.powf(-T::one())
-    }
-
     /// The shape `self` and `other` broadcast to, if any.
     pub fn broadcast_shape(&self, other: &Var<T>) -> Option<crate::Shape> {
         broadcast_shapes(&self.shape(), &other.shape())
@@ -76,6 +40,55 @@ macro_rules! var_binary_ops {
         impl<T: Element> $trait<Var<T>> for &Var<T> {
             type Output = Var<T>;
             fn $method(self, rhs: Var<T>) -> Var<T> { Var::$method(self, &rhs) }
+        }
+        // A tensor operand is a constant on the Var's tape.
+        impl<T: Element> $trait<&Tensor<T>> for &Var<T> {
+            type Output = Var<T>;
+            fn $method(self, rhs: &Tensor<T>) -> Var<T> {
+                Var::$method(self, &self.constant_like(rhs.clone()))
+            }
+        }
+        impl<T: Element> $trait<Tensor<T>> for &Var<T> {
+            type Output = Var<T>;
+            fn $method(self, rhs: Tensor<T>) -> Var<T> {
+                Var::$method(self, &self.constant_like(rhs))
+            }
+        }
+        impl<T: Element> $trait<&Tensor<T>> for Var<T> {
+            type Output = Var<T>;
+            fn $method(self, rhs: &Tensor<T>) -> Var<T> {
+                Var::$method(&self, &self.constant_like(rhs.clone()))
+            }
+        }
+        impl<T: Element> $trait<Tensor<T>> for Var<T> {
+            type Output = Var<T>;
+            fn $method(self, rhs: Tensor<T>) -> Var<T> {
+                Var::$method(&self, &self.constant_like(rhs))
+            }
+        }
+        impl<T: Element> $trait<&Var<T>> for &Tensor<T> {
+            type Output = Var<T>;
+            fn $method(self, rhs: &Var<T>) -> Var<T> {
+                Var::$method(&rhs.constant_like(self.clone()), rhs)
+            }
+        }
+        impl<T: Element> $trait<Var<T>> for &Tensor<T> {
+            type Output = Var<T>;
+            fn $method(self, rhs: Var<T>) -> Var<T> {
+                Var::$method(&rhs.constant_like(self.clone()), &rhs)
+            }
+        }
+        impl<T: Element> $trait<&Var<T>> for Tensor<T> {
+            type Output = Var<T>;
+            fn $method(self, rhs: &Var<T>) -> Var<T> {
+                Var::$method(&rhs.constant_like(self), rhs)
+            }
+        }
+        impl<T: Element> $trait<Var<T>> for Tensor<T> {
+            type Output = Var<T>;
+            fn $method(self, rhs: Var<T>) -> Var<T> {
+                Var::$method(&rhs.constant_like(self), &rhs)
+            }
         }
     )*};
 }

@@ -1,7 +1,35 @@
 //! Matrix products (2-D and batched 3-D), transposes as strides.
 
-use crate::op::Op;
+use crate::op::{op_family, Op};
 use crate::{Element, Var};
+
+op_family! {
+    /// Matrix products.
+    "product" enum Product {
+        /// `op(A) @ op(B)`, `op` a transpose of the last two dimensions when flagged.
+        MatMul { trans_a: bool, trans_b: bool } "matmul",
+            "C = op(A) op(B): d op(A) = G op(B)^T, d op(B) = op(A)^T G, transposed back where flagged",
+            |c| {
+                let (a, b, g) = (&c.x[0], &c.x[1], c.g);
+                [
+                    c.when(0, || {
+                        if trans_a {
+                            b.matmul_transposed(g, trans_b, true)
+                        } else {
+                            g.matmul_transposed(b, false, !trans_b)
+                        }
+                    }),
+                    c.when(1, || {
+                        if trans_b {
+                            g.matmul_transposed(a, true, trans_a)
+                        } else {
+                            a.matmul_transposed(g, !trans_a, false)
+                        }
+                    }),
+                ]
+            };
+    }
+}
 
 impl<T: Element> Var<T> {
     /// `self @ other`: `[m, k] @ [k, n]`, or batched `[b, m, k] @ [b, k, n]`.
@@ -27,12 +55,7 @@ impl<T: Element> Var<T> {
         let value = self
             .value()
             .matmul_transposed(&other.value(), trans_a, trans_b);
-        let op = Op::MatMul {
-            a: self.id,
-            b: other.id,
-            trans_a,
-            trans_b,
-        };
-        self.record(op, value)
+        let op = Op::Product(Product::MatMul { trans_a, trans_b });
+        self.record(op, &[self, other], value)
     }
 }

@@ -1,11 +1,19 @@
-//! Ops on [`Var`](crate::Var)s, one file per family. Each computes its value
-//! with the tensor kernels and records itself; its derivative rule is in
-//! `backward.rs`.
+//! Ops on [`Var`](crate::Var)s, one file per family. Each family file holds
+//! the table that declares its ops (name, formula, derivative rule in
+//! recorded `Var` ops) and their methods; see `op.rs` for how a table
+//! becomes the closed set of ops a tape records.
 
 mod arith;
+mod binary;
 mod index;
 mod matmul;
 mod reduce;
 mod shape;
 mod softmax;
 mod unary;
+
+pub(crate) use binary::Binary;
+pub(crate) use index::Index;
+pub(crate) use matmul::Product;
+pub(crate) use shape::Layout;
+pub(crate) use unary::Unary;

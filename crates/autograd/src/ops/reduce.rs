@@ -1,20 +1,10 @@
 //! Sums, means and maxima: all are `sum_to` (and `gather`) underneath, so
 //! one derivative rule serves every reduction.
 
-use crate::op::Op;
 use crate::shape::{check_dim, without_dim as squeeze};
 use crate::{Element, Shape, Var};
 
 impl<T: Element> Var<T> {
-    /// Sums the dimensions along which `shape` would broadcast to this
-    /// value's shape (the adjoint of [`Var::broadcast_to`]).
-    pub fn sum_to(&self, shape: &[usize]) -> Var<T> {
-        if self.shape().as_slice() == shape {
-            return self.clone();
-        }
-        self.record(Op::SumTo(self.id), self.value().sum_to(shape))
-    }
-
     /// The sum of all elements (shape `[]`).
     pub fn sum(&self) -> Var<T> {
         self.sum_to(&[])

@@ -1,10 +1,65 @@
-//! Reshape, broadcast, transpose, concat and narrow.
+//! Layout ops: reshape, broadcast and its adjoint `sum_to`, transpose,
+//! concat and narrow. The table holds each op's rule; its `Var` method
+//! follows below it.
 
-use smallvec::SmallVec;
-
-use crate::op::Op;
+use crate::op::{op_family, Op};
 use crate::shape::check_dim;
 use crate::{Element, Tensor, Var};
+
+op_family! {
+    /// Ops that move, copy or sum elements without arithmetic on them.
+    "layout" enum Layout {
+        /// Swaps two dimensions.
+        Transpose { d0: usize, d1: usize } "transpose",
+            "the gradient is transposed back: g.transpose(d0, d1)",
+            |c| c.g.transpose(d0, d1);
+        /// The same elements in another shape.
+        Reshape {} "reshape",
+            "the gradient is reshaped back to the input's shape",
+            |c| c.g.reshape(&c.x[0].shape());
+        /// Expands size-1 and missing leading dimensions.
+        BroadcastTo {} "broadcast_to",
+            "the adjoint of broadcasting is summing: g.sum_to(input shape)",
+            |c| c.g.sum_to(&c.x[0].shape());
+        /// Sums the dimensions that `shape` would broadcast along.
+        SumTo {} "sum_to",
+            "the adjoint of summing is broadcasting: g.broadcast_to(input shape)",
+            |c| c.g.broadcast_to(&c.x[0].shape());
+        /// Joins its inputs along `dim`.
+        Concat { dim: usize } "concat",
+            "each part's gradient is its slice of g along dim",
+            |c| {
+                let mut start = 0;
+                c.x.iter()
+                    .enumerate()
+                    .map(|(i, part)| {
+                        let len = part.shape()[dim];
+                        let grad = c.when(i, || c.g.narrow(dim, start, len));
+                        start += len;
+                        grad
+                    })
+                    .collect::<Vec<_>>()
+            };
+        /// The slice `start..start + len` along `dim`.
+        Narrow { dim: usize, start: usize } "narrow",
+            "g padded with zeros back to the input's shape along dim",
+            |c| {
+                let full = c.x[0].shape();
+                let len = c.g.shape()[dim];
+                let zeros = |size: usize| {
+                    let mut s = full.clone();
+                    s[dim] = size;
+                    c.out.constant_like(Tensor::zeros(&s))
+                };
+                let before = zeros(start);
+                let after = zeros(full[dim] - start - len);
+                let pieces = [&before, c.g, &after]
+                    .into_iter()
+                    .filter(|p| p.shape()[dim] > 0);
+                Var::concat(pieces, dim)
+            };
+    }
+}
 
 impl<T: Element> Var<T> {
     /// The same elements with another shape of the same element count.
@@ -12,7 +67,11 @@ impl<T: Element> Var<T> {
         if self.shape().as_slice() == shape {
             return self.clone();
         }
-        self.record(Op::Reshape(self.id), self.value().reshape(shape))
+        self.record(
+            Op::Layout(Layout::Reshape {}),
+            &[self],
+            self.value().reshape(shape),
+        )
     }
 
     /// All elements in one dimension.
@@ -43,21 +102,33 @@ impl<T: Element> Var<T> {
         self.reshape(&shape)
     }
 
+    /// Sums the dimensions along which `shape` would broadcast to this
+    /// value's shape (the adjoint of [`Var::broadcast_to`]).
+    pub fn sum_to(&self, shape: &[usize]) -> Var<T> {
+        if self.shape().as_slice() == shape {
+            return self.clone();
+        }
+        let value = self.value().sum_to(shape);
+        self.record(Op::Layout(Layout::SumTo {}), &[self], value)
+    }
+
     /// Expands size-1 (and missing leading) dimensions to `shape`.
     pub fn broadcast_to(&self, shape: &[usize]) -> Var<T> {
         if self.shape().as_slice() == shape {
             return self.clone();
         }
-        self.record(Op::BroadcastTo(self.id), self.value().broadcast_to(shape))
+        self.record(
+            Op::Layout(Layout::BroadcastTo {}),
+            &[self],
+            self.value().broadcast_to(shape),
+        )
     }
 
     /// Swaps dimensions `d0` and `d1` (a copy; for products prefer
     /// [`Var::matmul_nt`] and [`Var::matmul_tn`], which transpose by strides).
     pub fn transpose(&self, d0: usize, d1: usize) -> Var<T> {
-        self.record(
-            Op::Transpose(self.id, d0, d1),
-            self.value().transpose(d0, d1),
-        )
+        let value = self.value().transpose(d0, d1);
+        self.record(Op::Layout(Layout::Transpose { d0, d1 }), &[self], value)
     }
 
     /// The transpose of a 2-D value.
@@ -71,30 +142,36 @@ impl<T: Element> Var<T> {
         self.transpose(0, 1)
     }
 
-    /// Joins values along `dim`; all other dimensions must agree.
-    pub fn concat(parts: &[&Var<T>], dim: usize) -> Var<T> {
+    /// Joins values along `dim`; all other dimensions must agree. Takes
+    /// anything that iterates over `Var`s or references to them.
+    ///
+    /// ```
+    /// use curvature_autograd::{Tape, Tensor, Var};
+    /// let tape = Tape::new();
+    /// let parts = vec![tape.var(Tensor::<f64>::ones(&[2])), tape.var(Tensor::zeros(&[1]))];
+    /// assert_eq!(Var::concat(&parts, 0).value().to_vec(), vec![1.0, 1.0, 0.0]);
+    /// ```
+    pub fn concat<I>(parts: I, dim: usize) -> Var<T>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<Var<T>>,
+    {
+        let parts: Vec<Var<T>> = parts.into_iter().map(|p| p.as_ref().clone()).collect();
         assert!(!parts.is_empty(), "concat: no values given");
-        let first = parts[0];
-        for p in parts {
+        let first = &parts[0];
+        for p in &parts {
             first.check_same_tape(p, "concat");
         }
         let values: Vec<Tensor<T>> = parts.iter().map(|p| p.value()).collect();
         let refs: Vec<&Tensor<T>> = values.iter().collect();
         let value = Tensor::concat(&refs, dim);
-        let ids: SmallVec<[usize; 4]> = parts.iter().map(|p| p.id).collect();
-        first.record(Op::Concat { parts: ids, dim }, value)
+        let inputs: Vec<&Var<T>> = parts.iter().collect();
+        first.record(Op::Layout(Layout::Concat { dim }), &inputs, value)
     }
 
     /// The slice `start..start + len` along `dim`.
     pub fn narrow(&self, dim: usize, start: usize, len: usize) -> Var<T> {
         let value = self.value().narrow(dim, start, len);
-        self.record(
-            Op::Narrow {
-                x: self.id,
-                dim,
-                start,
-            },
-            value,
-        )
+        self.record(Op::Layout(Layout::Narrow { dim, start }), &[self], value)
     }
 }

@@ -120,58 +120,6 @@ impl<T: Element> Tensor<T> {
         Self::from_parts(data, out_shape)
     }
 
-    /// `self + other`, broadcasting.
-    pub fn add(&self, other: &Self) -> Self {
-        self.zip_map(other, "add", |a, b| a + b)
-    }
-    /// `self - other`, broadcasting.
-    pub fn sub(&self, other: &Self) -> Self {
-        self.zip_map(other, "sub", |a, b| a - b)
-    }
-    /// `self * other`, broadcasting.
-    pub fn mul(&self, other: &Self) -> Self {
-        self.zip_map(other, "mul", |a, b| a * b)
-    }
-    /// `self / other`, broadcasting.
-    pub fn div(&self, other: &Self) -> Self {
-        self.zip_map(other, "div", |a, b| a / b)
-    }
-    /// `self + s` for every element.
-    pub fn add_scalar(&self, s: T) -> Self {
-        self.map(|x| x + s)
-    }
-    /// `self * s` for every element.
-    pub fn mul_scalar(&self, s: T) -> Self {
-        self.map(|x| x * s)
-    }
-    /// `-self`.
-    pub fn neg(&self) -> Self {
-        self.map(|x| -x)
-    }
-    /// `e^x`.
-    pub fn exp(&self) -> Self {
-        self.map(T::exp)
-    }
-    /// Natural logarithm.
-    pub fn log(&self) -> Self {
-        self.map(T::ln)
-    }
-    /// Square root.
-    pub fn sqrt(&self) -> Self {
-        self.map(T::sqrt)
-    }
-    /// `x^p` for a constant exponent `p`.
-    pub fn powf(&self, p: T) -> Self {
-        self.map(|x| x.powf(p))
-    }
-    /// `x^2`.
-    pub fn square(&self) -> Self {
-        self.map(|x| x * x)
-    }
-    /// `|x|`.
-    pub fn abs(&self) -> Self {
-        self.map(T::abs)
-    }
     /// `sign(x)`: -1, 0 or 1 (0 at 0, as PyTorch).
     pub fn sign(&self) -> Self {
         self.map(|x| {
@@ -184,46 +132,9 @@ impl<T: Element> Tensor<T> {
             }
         })
     }
-    /// Hyperbolic tangent.
-    pub fn tanh(&self) -> Self {
-        self.map(T::tanh_fast)
-    }
-    /// Logistic sigmoid `1 / (1 + e^-x)`, without overflow for large `|x|`.
-    pub fn sigmoid(&self) -> Self {
-        self.map(|x| {
-            if x >= T::zero() {
-                T::one() / (T::one() + (-x).exp())
-            } else {
-                let e = x.exp();
-                e / (T::one() + e)
-            }
-        })
-    }
-    /// `max(x, 0)`.
-    pub fn relu(&self) -> Self {
-        self.map(|x| if x > T::zero() { x } else { T::zero() })
-    }
     /// 1 where `x > 0`, else 0.
     pub fn positive_mask(&self) -> Self {
         self.map(|x| if x > T::zero() { T::one() } else { T::zero() })
-    }
-    /// `log(1 + e^x)`, computed as `max(x, 0) + log1p(e^-|x|)` so it never overflows.
-    pub fn softplus(&self) -> Self {
-        self.map(|x| x.max(T::zero()) + (-x.abs()).exp().ln_1p())
-    }
-    /// The standard normal CDF `Phi(x) = (1 + erf(x / sqrt 2)) / 2`.
-    pub fn normal_cdf(&self) -> Self {
-        let half = T::from_f64(0.5);
-        let inv_sqrt2 = T::from_f64(std::f64::consts::FRAC_1_SQRT_2);
-        self.map(|x| half * (T::one() + (x * inv_sqrt2).erf()))
-    }
-    /// Sine.
-    pub fn sin(&self) -> Self {
-        self.map(T::sin)
-    }
-    /// Cosine.
-    pub fn cos(&self) -> Self {
-        self.map(T::cos)
     }
 }
 

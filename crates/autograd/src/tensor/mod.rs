@@ -227,3 +227,11 @@ impl<T: PartialEq> PartialEq for Tensor<T> {
         self.shape == other.shape && self.data == other.data
     }
 }
+
+/// `tape.var(&x)` and `tape.constant(&x)`: a reference is cloned, which
+/// shares the storage (an `Arc` increment).
+impl<T: Clone> From<&Tensor<T>> for Tensor<T> {
+    fn from(t: &Tensor<T>) -> Self {
+        t.clone()
+    }
+}
