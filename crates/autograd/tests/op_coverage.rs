@@ -91,6 +91,8 @@ const CASES: &[Case] = &[
     ),
     case("sin", |_, p| p[0].sin(), || vec![randn(&[2, 3], 16)]),
     case("cos", |_, p| p[0].cos(), || vec![randn(&[2, 3], 17)]),
+    case("atan", |_, p| p[0].atan(), || vec![randn(&[2, 3], 18)]),
+    case("log1p", |_, p| p[0].log1p(), || vec![positive(&[2, 3], 19)]),
     // binary, equal shapes and broadcasting
     case(
         "add",

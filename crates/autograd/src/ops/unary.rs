@@ -150,6 +150,14 @@ unary_ops! {
     cos Cos(x) = x.cos(),
         "d/dx cos x = -sin x",
         |g, x, y| (g * &x.sin()).neg();
+    /// Arctangent.
+    atan Atan(x) = x.atan(),
+        "d/dx atan x = 1 / (1 + x^2)",
+        |g, x, y| g / &x.square().add_scalar(T::one());
+    /// `log(1 + x)`, accurate for small `x`.
+    log1p Log1p(x) = x.ln_1p(),
+        "d/dx log(1 + x) = 1 / (1 + x)",
+        |g, x, y| g / &x.add_scalar(T::one());
 }
 
 impl<T: Element> Var<T> {
