@@ -134,10 +134,10 @@ impl Problem {
     /// The loss of `model` (this problem's MLP or an optimizer's copy of
     /// it) with parameters `p` bound on `tape`.
     fn loss(&self, model: &Mlp<f32>, tape: &Tape<f32>, p: &[Var<f32>]) -> Var<f32> {
-        let out = model.forward(p, &tape.constant(self.x.clone()));
+        let out = model.forward(p, &tape.constant(&self.x));
         match &self.target {
             Target::Labels(labels) => cross_entropy(&out, labels),
-            Target::Values(y) => mse_loss(&out, &tape.constant(y.clone())),
+            Target::Values(y) => mse_loss(&out, &tape.constant(y)),
         }
     }
 }

@@ -15,9 +15,9 @@ fn main() {
     let x = Tensor::from_vec(vec![0.5, -1.0, 2.0], &[3]);
     let v = Tensor::from_vec(vec![1.0, 0.5, -0.25], &[3]);
 
-    let (value, grad) = functional::value_and_grad(f, std::slice::from_ref(&x));
+    let (value, grad) = functional::value_and_grad(f, [&x]);
     // H v by reverse over reverse: d/dx <grad f(x), v>; H is never formed.
-    let hv = functional::hvp(f, std::slice::from_ref(&x), std::slice::from_ref(&v));
+    let hv = functional::hvp(f, [&x], [&v]);
 
     // The same by central differences of the gradient: (g(x + hv) - g(x - hv)) / 2h.
     let h = 1e-5;

@@ -148,8 +148,8 @@ fn run_case(name: String, a: [[f64; 2]; 2], lr: f64, args: &Args) -> Result<Case
     let c = Tensor::from_vec(MINIMUM.to_vec(), &[1, 2]);
     // f(x) = 1/2 (x - c) A (x - c)ᵀ, with x a [1, 2] row
     let f = |_: &Vec<Tensor<f64>>, tape: &Tape<f64>, p: &[Var<f64>]| {
-        let d = &p[0] - &tape.constant(c.clone());
-        (&d.matmul(&tape.constant(a_tensor.clone())) * &d).sum() * 0.5
+        let d = &p[0] - &tape.constant(&c);
+        (&d.matmul(&tape.constant(&a_tensor)) * &d).sum() * 0.5
     };
     let point = |p: &Vec<Tensor<f64>>| [p[0].as_slice()[0], p[0].as_slice()[1]];
     let start = vec![Tensor::from_vec(START.to_vec(), &[1, 2])];

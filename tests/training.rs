@@ -33,7 +33,7 @@ fn full_batch_loss(model: &Mlp<f32>, train: &Dataset<f32>) -> f32 {
     let params: Vec<_> = model
         .parameters()
         .into_iter()
-        .map(|p| tape.constant(p.clone()))
+        .map(|p| tape.constant(p))
         .collect();
     let logits = model.forward(&params, &tape.constant(train.features().clone()));
     cross_entropy(&logits, train.labels().expect("classes")).item()
@@ -54,7 +54,7 @@ fn train<O: Optimizer<f32>>(
             let labels = targets.labels().expect("classes").to_vec();
             let loss = opt
                 .step(model, |model, tape, params| {
-                    cross_entropy(&model.forward(params, &tape.constant(x.clone())), &labels)
+                    cross_entropy(&model.forward(params, &tape.constant(&x)), &labels)
                 })
                 .expect("a finite step");
             assert!(loss.is_finite());

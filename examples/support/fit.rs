@@ -19,10 +19,10 @@ pub fn batch_loss(
     x: &Tensor<f32>,
     targets: &Targets<f32>,
 ) -> Var<f32> {
-    let out = model.forward(params, &tape.constant(x.clone()));
+    let out = model.forward(params, &tape.constant(x));
     match targets {
         Targets::Classes { labels, .. } => cross_entropy(&out, labels),
-        Targets::Values(values) => mse_loss(&out, &tape.constant(values.clone())),
+        Targets::Values(values) => mse_loss(&out, &tape.constant(values)),
     }
 }
 
@@ -55,14 +55,14 @@ pub fn format_metric(dataset: &Dataset<f32>, value: f64) -> String {
 pub fn evaluate(model: &Mlp<f32>, dataset: &Dataset<f32>) -> (f64, f64) {
     let out = model.predict(dataset.features());
     let tape = Tape::new();
-    let prediction = tape.constant(out.clone());
+    let prediction = tape.constant(&out);
     match dataset.targets() {
         Targets::Classes { labels, .. } => {
             let loss = cross_entropy(&prediction, labels).item();
             (f64::from(loss), accuracy(&out, labels))
         }
         Targets::Values(values) => {
-            let loss = mse_loss(&prediction, &tape.constant(values.clone())).item();
+            let loss = mse_loss(&prediction, &tape.constant(values)).item();
             (f64::from(loss), r_squared(&out, values))
         }
     }

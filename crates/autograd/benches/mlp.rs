@@ -70,7 +70,7 @@ fn problem(w: &Workload) -> Problem {
 }
 
 fn loss(tape: &Tape<f32>, p: &[Var<f32>], pb: &Problem) -> Var<f32> {
-    let mut h = tape.constant(pb.x.clone());
+    let mut h = tape.constant(&pb.x);
     let layers = p.len() / 2;
     for (i, wb) in p.chunks(2).enumerate() {
         h = &h.matmul_nt(&wb[0]) + &wb[1];
@@ -80,7 +80,7 @@ fn loss(tape: &Tape<f32>, p: &[Var<f32>], pb: &Problem) -> Var<f32> {
     }
     match &pb.labels {
         Some(labels) => h.log_softmax(1).gather(1, labels).mean().neg(),
-        None => (&h - &tape.constant(pb.targets.clone())).square().mean(),
+        None => (&h - &tape.constant(&pb.targets)).square().mean(),
     }
 }
 
@@ -90,21 +90,18 @@ fn mlp(c: &mut Criterion) {
         c.bench_function(&format!("{}_grad", w.name), |b| {
             b.iter(|| {
                 let tape = Tape::new();
-                let p: Vec<Var<f32>> = pb.params.iter().map(|t| tape.var(t.clone())).collect();
-                let refs: Vec<&Var<f32>> = p.iter().collect();
+                let p: Vec<Var<f32>> = pb.params.iter().map(|t| tape.var(t)).collect();
                 let y = loss(&tape, &p, &pb);
-                black_box(tape.grad(&y, &refs))
+                black_box(tape.grad(&y, &p))
             })
         });
         c.bench_function(&format!("{}_hvp", w.name), |b| {
             b.iter(|| {
                 let tape = Tape::new();
-                let p: Vec<Var<f32>> = pb.params.iter().map(|t| tape.var(t.clone())).collect();
-                let refs: Vec<&Var<f32>> = p.iter().collect();
+                let p: Vec<Var<f32>> = pb.params.iter().map(|t| tape.var(t)).collect();
                 let y = loss(&tape, &p, &pb);
-                let g = tape.grad_graph(&y, &refs);
-                let g_refs: Vec<&Var<f32>> = g.iter().collect();
-                black_box(tape.grad_many(&g_refs, &pb.v, &refs))
+                let g = tape.grad_graph(&y, &p);
+                black_box(tape.grad_many(&g, &pb.v, &p))
             })
         });
     }

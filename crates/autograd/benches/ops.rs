@@ -68,7 +68,7 @@ fn reductions(c: &mut Criterion) {
         group.bench_function(id("log_softmax_recorded"), |bench| {
             bench.iter(|| {
                 let tape = Tape::new();
-                black_box(tape.var(a.clone()).log_softmax(1).value())
+                black_box(tape.var(&a).log_softmax(1).value())
             })
         });
     }

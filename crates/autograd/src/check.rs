@@ -1,6 +1,7 @@
 //! Gradient checkers: analytic derivatives against central differences in
 //! `f64`, with PyTorch's defaults (eps 1e-6, atol 1e-5, rtol 1e-3).
 
+use std::borrow::Borrow;
 use std::fmt;
 
 use crate::{seeded_rng, GradOptions, Tape, Tensor, Var};
@@ -89,10 +90,16 @@ impl fmt::Display for CheckReport {
 /// let report = gradcheck(&f, &[x, y], &CheckOptions::default());
 /// assert!(report.passed, "{report}");
 /// ```
-pub fn gradcheck<F>(f: F, inputs: &[Tensor<f64>], options: &CheckOptions) -> CheckReport
+pub fn gradcheck<F>(
+    f: F,
+    inputs: impl IntoIterator<Item = impl Borrow<Tensor<f64>>>,
+    options: &CheckOptions,
+) -> CheckReport
 where
     F: Fn(&Tape<f64>, &[Var<f64>]) -> Var<f64>,
 {
+    let inputs: Vec<Tensor<f64>> = inputs.into_iter().map(|x| x.borrow().clone()).collect();
+    let inputs = &inputs[..];
     // per input, `[m, numel]` row-major: one vector-Jacobian product per output element
     let analytic: Vec<Vec<f64>> = crate::functional::jacobian(&f, inputs)
         .into_iter()
@@ -144,10 +151,16 @@ where
 /// `(x, u) -> J(x)^T u`, the vector-Jacobian product as a function of the
 /// inputs and of a seeded random `u`, computed on the tape with its graph
 /// kept. This differentiates every derivative rule `f` uses.
-pub fn gradgradcheck<F>(f: F, inputs: &[Tensor<f64>], options: &CheckOptions) -> CheckReport
+pub fn gradgradcheck<F>(
+    f: F,
+    inputs: impl IntoIterator<Item = impl Borrow<Tensor<f64>>>,
+    options: &CheckOptions,
+) -> CheckReport
 where
     F: Fn(&Tape<f64>, &[Var<f64>]) -> Var<f64>,
 {
+    let inputs: Vec<Tensor<f64>> = inputs.into_iter().map(|x| x.borrow().clone()).collect();
+    let inputs = &inputs[..];
     let out_shape = {
         let tape = Tape::new();
         let vars: Vec<Var<f64>> = inputs.iter().map(|x| tape.constant(x)).collect();
@@ -187,7 +200,7 @@ where
                 moved[i] += delta;
                 tape.var(Tensor::from_vec(moved, x.shape()))
             } else {
-                tape.var(x.clone())
+                tape.var(x)
             }
         })
         .collect();

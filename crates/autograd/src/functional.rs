@@ -21,7 +21,17 @@
 
 use rand::Rng;
 
+use std::borrow::Borrow;
+
 use crate::{Element, GradOptions, Tape, Tensor, Var};
+
+/// The tensors of an input list: the functional API takes anything that
+/// iterates over tensors or references to them (`&[x, y]`, `[&x]`, `&vec`).
+fn collect_tensors<T: Clone>(
+    xs: impl IntoIterator<Item = impl Borrow<Tensor<T>>>,
+) -> Vec<Tensor<T>> {
+    xs.into_iter().map(|x| x.borrow().clone()).collect()
+}
 
 /// Runs `f` on a fresh tape with each input as a leaf that requires grad.
 fn trace<T: Element, F>(f: F, inputs: &[Tensor<T>]) -> (Tape<T>, Vec<Var<T>>, Var<T>)
@@ -29,7 +39,7 @@ where
     F: Fn(&Tape<T>, &[Var<T>]) -> Var<T>,
 {
     let tape = Tape::new();
-    let vars: Vec<Var<T>> = inputs.iter().map(|x| tape.var(x.clone())).collect();
+    let vars: Vec<Var<T>> = inputs.iter().map(|x| tape.var(x)).collect();
     let output = f(&tape, &vars);
     (tape, vars, output)
 }
@@ -54,18 +64,26 @@ fn check_like<T: Element>(op: &str, what: &str, inputs: &[Tensor<T>], others: &[
 }
 
 /// The gradient of a scalar function at `inputs`.
-pub fn grad<T: Element, F>(f: F, inputs: &[Tensor<T>]) -> Vec<Tensor<T>>
+pub fn grad<T: Element, F>(
+    f: F,
+    inputs: impl IntoIterator<Item = impl Borrow<Tensor<T>>>,
+) -> Vec<Tensor<T>>
 where
     F: Fn(&Tape<T>, &[Var<T>]) -> Var<T>,
 {
+    let inputs = &collect_tensors(inputs)[..];
     value_and_grad(f, inputs).1
 }
 
 /// The value and the gradient of a scalar function at `inputs`.
-pub fn value_and_grad<T: Element, F>(f: F, inputs: &[Tensor<T>]) -> (Tensor<T>, Vec<Tensor<T>>)
+pub fn value_and_grad<T: Element, F>(
+    f: F,
+    inputs: impl IntoIterator<Item = impl Borrow<Tensor<T>>>,
+) -> (Tensor<T>, Vec<Tensor<T>>)
 where
     F: Fn(&Tape<T>, &[Var<T>]) -> Var<T>,
 {
+    let inputs = &collect_tensors(inputs)[..];
     let (tape, vars, y) = trace(f, inputs);
     let grads = tape.grad(&y, &vars);
     (y.value(), grads)
@@ -73,10 +91,15 @@ where
 
 /// The vector-Jacobian product `v^T J` of a (tensor-valued) function, with
 /// its value; `v` has the output's shape.
-pub fn vjp<T: Element, F>(f: F, inputs: &[Tensor<T>], v: &Tensor<T>) -> (Tensor<T>, Vec<Tensor<T>>)
+pub fn vjp<T: Element, F>(
+    f: F,
+    inputs: impl IntoIterator<Item = impl Borrow<Tensor<T>>>,
+    v: &Tensor<T>,
+) -> (Tensor<T>, Vec<Tensor<T>>)
 where
     F: Fn(&Tape<T>, &[Var<T>]) -> Var<T>,
 {
+    let inputs = &collect_tensors(inputs)[..];
     let (tape, vars, y) = trace(f, inputs);
     let options = GradOptions::new().grad_output(v.clone());
     let grads = tape
@@ -90,12 +113,14 @@ where
 /// `v` is `J v`. Two reverse sweeps; no forward mode needed.
 pub fn jvp<T: Element, F>(
     f: F,
-    inputs: &[Tensor<T>],
-    tangents: &[Tensor<T>],
+    inputs: impl IntoIterator<Item = impl Borrow<Tensor<T>>>,
+    tangents: impl IntoIterator<Item = impl Borrow<Tensor<T>>>,
 ) -> (Tensor<T>, Tensor<T>)
 where
     F: Fn(&Tape<T>, &[Var<T>]) -> Var<T>,
 {
+    let inputs = &collect_tensors(inputs)[..];
+    let tangents = &collect_tensors(tangents)[..];
     check_like("jvp", "tangent", inputs, tangents);
     let (tape, vars, y) = trace(f, inputs);
     let u = tape.var(Tensor::zeros(&y.shape()));
@@ -106,10 +131,16 @@ where
 
 /// The Hessian-vector product `H v` of a scalar function: reverse over
 /// reverse, `grad(<grad f(x), v>)`, two sweeps and never the full `H`.
-pub fn hvp<T: Element, F>(f: F, inputs: &[Tensor<T>], v: &[Tensor<T>]) -> Vec<Tensor<T>>
+pub fn hvp<T: Element, F>(
+    f: F,
+    inputs: impl IntoIterator<Item = impl Borrow<Tensor<T>>>,
+    v: impl IntoIterator<Item = impl Borrow<Tensor<T>>>,
+) -> Vec<Tensor<T>>
 where
     F: Fn(&Tape<T>, &[Var<T>]) -> Var<T>,
 {
+    let inputs = &collect_tensors(inputs)[..];
+    let v = &collect_tensors(v)[..];
     check_like("hvp", "v", inputs, v);
     let (tape, vars, y) = trace(f, inputs);
     let g = tape.grad_graph(&y, &vars);
@@ -120,20 +151,30 @@ where
 /// The vector-Hessian product `v^T H`: the same computation as [`hvp`]
 /// (the Hessian of a twice continuously differentiable function is
 /// symmetric), kept under PyTorch's name.
-pub fn vhp<T: Element, F>(f: F, inputs: &[Tensor<T>], v: &[Tensor<T>]) -> Vec<Tensor<T>>
+pub fn vhp<T: Element, F>(
+    f: F,
+    inputs: impl IntoIterator<Item = impl Borrow<Tensor<T>>>,
+    v: impl IntoIterator<Item = impl Borrow<Tensor<T>>>,
+) -> Vec<Tensor<T>>
 where
     F: Fn(&Tape<T>, &[Var<T>]) -> Var<T>,
 {
+    let inputs = &collect_tensors(inputs)[..];
+    let v = &collect_tensors(v)[..];
     hvp(f, inputs, v)
 }
 
 /// The full Hessian of a scalar function over the flattened concatenation
 /// of its inputs: an `[n, n]` tensor, `n` the total number of elements.
 /// One gradient with its graph kept, then one sweep per row.
-pub fn hessian<T: Element, F>(f: F, inputs: &[Tensor<T>]) -> Tensor<T>
+pub fn hessian<T: Element, F>(
+    f: F,
+    inputs: impl IntoIterator<Item = impl Borrow<Tensor<T>>>,
+) -> Tensor<T>
 where
     F: Fn(&Tape<T>, &[Var<T>]) -> Var<T>,
 {
+    let inputs = &collect_tensors(inputs)[..];
     let (tape, vars, y) = trace(f, inputs);
     let g = tape.grad_graph(&y, &vars);
     let flat: Vec<Var<T>> = g.iter().map(Var::flatten).collect();
@@ -156,10 +197,14 @@ where
 
 /// The Jacobian of a (tensor-valued) function, one tensor per input with
 /// shape `output.shape ++ input.shape`, as `torch.autograd.functional.jacobian`.
-pub fn jacobian<T: Element, F>(f: F, inputs: &[Tensor<T>]) -> Vec<Tensor<T>>
+pub fn jacobian<T: Element, F>(
+    f: F,
+    inputs: impl IntoIterator<Item = impl Borrow<Tensor<T>>>,
+) -> Vec<Tensor<T>>
 where
     F: Fn(&Tape<T>, &[Var<T>]) -> Var<T>,
 {
+    let inputs = &collect_tensors(inputs)[..];
     let (tape, vars, y) = trace(f, inputs);
     let out_shape = y.shape();
     let m = y.numel();
@@ -194,7 +239,7 @@ where
 /// One gradient with its graph kept, then one sweep per sample.
 pub fn hutchinson_diagonal<T: Element, F, R>(
     f: F,
-    inputs: &[Tensor<T>],
+    inputs: impl IntoIterator<Item = impl Borrow<Tensor<T>>>,
     n_samples: usize,
     rng: &mut R,
 ) -> Vec<Tensor<T>>
@@ -202,6 +247,7 @@ where
     F: Fn(&Tape<T>, &[Var<T>]) -> Var<T>,
     R: Rng + ?Sized,
 {
+    let inputs = &collect_tensors(inputs)[..];
     assert!(
         n_samples >= 1,
         "hutchinson_diagonal: n_samples must be at least 1, got 0"

@@ -39,10 +39,7 @@ pub trait Parameters<T: Element> {
 
     /// Each parameter as a leaf on `tape` that requires grad, in order.
     fn bind(&self, tape: &Tape<T>) -> Vec<Var<T>> {
-        self.parameters()
-            .into_iter()
-            .map(|p| tape.var(p.clone()))
-            .collect()
+        self.parameters().into_iter().map(|p| tape.var(p)).collect()
     }
 }
 

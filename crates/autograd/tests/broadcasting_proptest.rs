@@ -63,7 +63,7 @@ proptest! {
         let a = randn(&sa, seed);
         let b = positive(&sb, seed + 1);
         let tape = Tape::new();
-        let out = composed(&tape, &[tape.var(a.clone()), tape.var(b.clone())]);
+        let out = composed(&tape, &[tape.var(&a), tape.var(&b)]);
         prop_assert_eq!(out.shape().to_vec(), expected);
         assert_first_and_second_order(
             &format!("composed expression on {sa:?} and {sb:?}"),

@@ -44,7 +44,7 @@ fn vjp_matches_hand_derivatives_of_a_tensor_valued_function() {
     let f = |tape: &Tape<f64>, p: &[Var<f64>]| &p[0].tanh() * &tape.constant(randn(&[3], 3));
     let x = randn(&[2, 3], 4);
     let v = randn(&[2, 3], 5);
-    let (value, g) = functional::vjp(f, std::slice::from_ref(&x), &v);
+    let (value, g) = functional::vjp(f, [&x], &v);
     let (xs, vs, ws) = (x.to_vec(), v.to_vec(), w.to_vec());
     let expected_value: Vec<f64> = (0..6).map(|k| xs[k].tanh() * ws[k % 3]).collect();
     let expected: Vec<f64> = (0..6).map(|k| vs[k] * sech2(xs[k]) * ws[k % 3]).collect();
@@ -156,15 +156,15 @@ fn a_closure_stored_in_a_variable_is_reused_by_reference() {
     // below borrows the one closure
     let owned = data.clone();
     let f = move |tape: &Tape<f64>, p: &[Var<f64>]| {
-        (&p[0].tanh().square() * &tape.constant(owned.clone())).sum()
+        (&p[0].tanh().square() * &tape.constant(&owned)).sum()
     };
     let second = |x: f64, d: f64| 2.0 * d * sech2(x) * (1.0 - 3.0 * x.tanh().powi(2));
     for seed in [1, 2, 3] {
         let x = randn(&[3], seed);
         let v = randn(&[3], seed + 10);
-        let h = functional::hessian(&f, std::slice::from_ref(&x));
-        let hv = functional::hvp(&f, std::slice::from_ref(&x), std::slice::from_ref(&v));
-        let g = functional::grad(&f, std::slice::from_ref(&x));
+        let h = functional::hessian(&f, [&x]);
+        let hv = functional::hvp(&f, [&x], [&v]);
+        let g = functional::grad(&f, [&x]);
         for i in 0..3 {
             let (xi, di) = (x.as_slice()[i], data.as_slice()[i]);
             for j in 0..3 {
@@ -178,7 +178,7 @@ fn a_closure_stored_in_a_variable_is_reused_by_reference() {
     }
     // the closure is still usable afterwards
     let tape = Tape::new();
-    let _ = f(&tape, &[tape.var(data.clone())]);
+    let _ = f(&tape, &[tape.var(&data)]);
 }
 
 #[test]
@@ -226,7 +226,7 @@ fn the_gradient_of_a_linear_function_differentiates_to_zero() {
     let c = randn(&[3], 2);
     let tape = Tape::new();
     let x = tape.var(randn(&[3], 1));
-    let y = (&x * &tape.constant(c.clone())).sum();
+    let y = (&x * &tape.constant(&c)).sum();
     let g = tape.grad_graph(&y, &[&x]);
     assert_eq!(g[0].value(), c);
     let again = tape.grad(&g[0].sum(), &[&x]);
@@ -250,7 +250,7 @@ fn derivatives_of_any_order_come_from_repeated_grad_graph() {
     // d^k/dx^k sin x cycles through cos, -sin, -cos, sin
     let x0 = randn(&[4], 1);
     let tape = Tape::new();
-    let x = tape.var(x0.clone());
+    let x = tape.var(&x0);
     let mut d = x.sin();
     let expected: [fn(f64) -> f64; 5] = [
         |x| x.cos(),
@@ -305,12 +305,12 @@ fn f32_derivatives_agree_with_f64() {
     let v = common::random_like(&params, 3);
     let as_f32 = |ts: &[Tensor<f64>]| -> Vec<Tensor<f32>> { ts.iter().map(Tensor::cast).collect() };
     let g64 = flat(&functional::grad(tanh_mlp_mse::<f64>, &params));
-    let g32 = flat(&functional::grad(tanh_mlp_mse::<f32>, &as_f32(&params)));
+    let g32 = flat(&functional::grad(tanh_mlp_mse::<f32>, as_f32(&params)));
     let hv64 = flat(&functional::hvp(tanh_mlp_mse::<f64>, &params, &v));
     let hv32 = flat(&functional::hvp(
         tanh_mlp_mse::<f32>,
-        &as_f32(&params),
-        &as_f32(&v),
+        as_f32(&params),
+        as_f32(&v),
     ));
     let (eg, eh) = (relative_error(&g32, &g64), relative_error(&hv32, &hv64));
     eprintln!("f32 against f64: gradient {eg:.3e}, HVP {eh:.3e}");
@@ -318,7 +318,7 @@ fn f32_derivatives_agree_with_f64() {
 
     let params = sigmoid_mlp_params(21);
     let h64 = functional::hessian(sigmoid_mlp_cross_entropy::<f64>, &params);
-    let h32 = functional::hessian(sigmoid_mlp_cross_entropy::<f32>, &as_f32(&params));
+    let h32 = functional::hessian(sigmoid_mlp_cross_entropy::<f32>, as_f32(&params));
     let e = relative_error(&h32.to_f64_vec(), &h64.to_vec());
     eprintln!("f32 against f64: Hessian {e:.3e}");
     assert!(e < 1e-5, "Hessian {e:.3e}");

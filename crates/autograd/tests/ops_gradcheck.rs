@@ -71,13 +71,9 @@ fn scalar_forms_are_correct_on_both_sides() {
         ("2.5 / x", |_, p| 2.5 / &p[0]),
     ];
     for (name, f) in cases {
-        check(name, f, std::slice::from_ref(&x));
+        check(name, f, [&x]);
         // and inside a curve, so the second derivative is not zero
-        check(
-            &format!("sin({name})"),
-            move |t, p| f(t, p).sin(),
-            std::slice::from_ref(&x),
-        );
+        check(&format!("sin({name})"), move |t, p| f(t, p).sin(), [&x]);
     }
 }
 
@@ -135,23 +131,15 @@ fn piecewise_functions_are_correct_on_both_sides_of_their_kink() {
         ("relu(x) * exp(x)", |_, p| &p[0].relu() * &p[0].exp()),
     ];
     for (name, f) in with_curve {
-        check(name, f, std::slice::from_ref(&x));
+        check(name, f, [&x]);
     }
 }
 
 #[test]
 fn softplus_and_sigmoid_are_correct_far_out_in_the_tails() {
     let x = Tensor::from_vec(vec![-30.0, -12.0, -3.0, 3.0, 12.0, 30.0], &[6]);
-    check(
-        "softplus tails",
-        |_, p| p[0].softplus(),
-        std::slice::from_ref(&x),
-    );
-    check(
-        "sigmoid tails",
-        |_, p| p[0].sigmoid(),
-        std::slice::from_ref(&x),
-    );
+    check("softplus tails", |_, p| p[0].softplus(), [&x]);
+    check("sigmoid tails", |_, p| p[0].sigmoid(), [&x]);
 }
 
 #[test]
@@ -200,14 +188,14 @@ fn batched_matmul_is_correct_in_every_transposed_form() {
 #[test]
 fn transposes_are_correct() {
     let m = randn(&[2, 3], 1);
-    check("t", |_, p| p[0].t(), std::slice::from_ref(&m));
+    check("t", |_, p| p[0].t(), [&m]);
     check("t then square", |_, p| p[0].t().square(), &[m]);
     let x = randn(&[2, 3, 4], 2);
     for (d0, d1) in [(0, 1), (0, 2), (1, 2), (2, 0), (1, 1)] {
         check(
             &format!("transpose({d0}, {d1})"),
             move |_, p| p[0].transpose(d0, d1).tanh(),
-            std::slice::from_ref(&x),
+            [&x],
         );
     }
 }
@@ -227,7 +215,7 @@ fn reshapes_flatten_unsqueeze_and_squeeze_are_correct() {
         }),
     ];
     for (name, f) in cases {
-        check(name, f, std::slice::from_ref(&x));
+        check(name, f, [&x]);
     }
     let y = randn(&[2, 1, 3], 2);
     check("squeeze 1", |_, p| p[0].squeeze(1).square(), &[y]);
@@ -261,13 +249,9 @@ fn broadcast_to_and_sum_to_are_correct() {
 #[test]
 fn full_sum_and_mean_are_correct() {
     let x = randn(&[2, 3], 1);
-    check("sum", |_, p| p[0].sum(), std::slice::from_ref(&x));
-    check("mean", |_, p| p[0].mean(), std::slice::from_ref(&x));
-    check(
-        "sum of squares",
-        |_, p| p[0].square().sum().sin(),
-        std::slice::from_ref(&x),
-    );
+    check("sum", |_, p| p[0].sum(), [&x]);
+    check("mean", |_, p| p[0].mean(), [&x]);
+    check("sum of squares", |_, p| p[0].square().sum().sin(), [&x]);
     check("mean of exp", |_, p| p[0].exp().mean().square(), &[x]);
 }
 
@@ -279,12 +263,12 @@ fn sum_dim_and_mean_dim_are_correct_along_each_dim_with_and_without_keepdim() {
             check(
                 &format!("sum_dim({dim}, {keepdim})"),
                 move |_, p| p[0].sum_dim(dim, keepdim).tanh(),
-                std::slice::from_ref(&x),
+                [&x],
             );
             check(
                 &format!("mean_dim({dim}, {keepdim})"),
                 move |_, p| p[0].mean_dim(dim, keepdim).tanh(),
-                std::slice::from_ref(&x),
+                [&x],
             );
         }
     }
@@ -298,7 +282,7 @@ fn max_dim_is_correct_along_each_dim_without_ties() {
             check(
                 &format!("max_dim({dim}, {keepdim})"),
                 move |_, p| p[0].max_dim(dim, keepdim).square(),
-                std::slice::from_ref(&x),
+                [&x],
             );
         }
     }
@@ -311,18 +295,18 @@ fn softmax_log_softmax_and_logsumexp_are_correct_along_each_dim() {
         check(
             &format!("softmax({dim})"),
             move |_, p| p[0].softmax(dim),
-            std::slice::from_ref(&x),
+            [&x],
         );
         check(
             &format!("log_softmax({dim})"),
             move |_, p| p[0].log_softmax(dim),
-            std::slice::from_ref(&x),
+            [&x],
         );
         for keepdim in [true, false] {
             check(
                 &format!("logsumexp({dim}, {keepdim})"),
                 move |_, p| p[0].logsumexp(dim, keepdim),
-                std::slice::from_ref(&x),
+                [&x],
             );
         }
     }
@@ -335,7 +319,7 @@ fn logsumexp_is_correct_on_large_logits() {
     check(
         "logsumexp of large logits",
         |_, p| p[0].logsumexp(1, false),
-        std::slice::from_ref(&x),
+        [&x],
     );
     check(
         "log_softmax of large logits",
@@ -351,20 +335,20 @@ fn gather_and_scatter_add_are_correct_with_repeated_indices() {
     check(
         "gather dim 1",
         move |_, p| p[0].gather(1, &cols).sin(),
-        std::slice::from_ref(&x),
+        [&x],
     );
     let rows = Tensor::from_vec(vec![2, 0, 1, 2, 0, 0, 1, 1], &[2, 4]);
     check(
         "gather dim 0",
         move |_, p| p[0].gather(0, &rows).sin(),
-        std::slice::from_ref(&x),
+        [&x],
     );
     let src = randn(&[3, 2], 2);
     let index = Tensor::from_vec(vec![1, 1, 0, 3, 2, 0], &[3, 2]);
     check(
         "scatter_add dim 1",
         move |_, p| p[0].scatter_add(1, &index, &[3, 4]).sin(),
-        std::slice::from_ref(&src),
+        [&src],
     );
     let src0 = randn(&[2, 3], 3);
     let index0 = Tensor::from_vec(vec![0, 3, 3, 0, 1, 3], &[2, 3]);
@@ -405,7 +389,7 @@ fn narrow_is_correct_along_each_dim() {
         check(
             &format!("narrow({dim}, {start}, {len})"),
             move |_, p| p[0].narrow(dim, start, len).tanh(),
-            std::slice::from_ref(&x),
+            [&x],
         );
     }
 }

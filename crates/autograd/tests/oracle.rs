@@ -220,7 +220,7 @@ fn network_hessian_and_hvp_through_matmul_match_the_hyper_dual_oracle() {
     assert_eq!(hessian.shape(), &[HIDDEN * IN, HIDDEN * IN]);
     assert_exact("network Hessian", &hessian.to_vec(), &oracle);
     let v = randn(&[HIDDEN, IN], 5);
-    let hv = functional::hvp(network_on_tape, &at, std::slice::from_ref(&v));
+    let hv = functional::hvp(network_on_tape, &at, [&v]);
     let oracle_hv = oracle_hvp(network::<HyperDual64>, &x, &v.to_vec());
     assert_exact("network HVP", &flat(&hv), &oracle_hv);
 }

@@ -203,9 +203,9 @@ mod tests {
         let options = CheckOptions::default();
         for a in Activation::ALL {
             let f = |_: &Tape<f64>, p: &[Var<f64>]| a.forward(&[], &p[0]);
-            let report = gradcheck(f, std::slice::from_ref(&x), &options);
+            let report = gradcheck(f, [&x], &options);
             assert!(report.passed, "{a}: {report}");
-            let report = gradgradcheck(f, std::slice::from_ref(&x), &options);
+            let report = gradgradcheck(f, [&x], &options);
             assert!(report.passed, "{a}: {report}");
         }
     }

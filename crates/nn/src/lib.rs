@@ -22,16 +22,15 @@
 //! // By hand on one tape: bind the parameters, run forward, differentiate.
 //! let tape = Tape::new();
 //! let params = mlp.bind(&tape);
-//! let logits = mlp.forward(&params, &tape.constant(x.clone()));
+//! let logits = mlp.forward(&params, &tape.constant(&x));
 //! let loss = cross_entropy(&logits, &labels);
-//! let refs: Vec<&Var<f64>> = params.iter().collect();
-//! let grads = tape.grad(&loss, &refs);
+//! let grads = tape.grad(&loss, &params);
 //! assert_eq!(grads.len(), 6); // weight and bias of each of the 3 layers
 //! assert_eq!(grads[0].shape(), &[16, 2]);
 //!
 //! // The same loss as a closure over the parameters, for the functional API.
 //! let f = |tape: &Tape<f64>, p: &[Var<f64>]| {
-//!     cross_entropy(&mlp.forward(p, &tape.constant(x.clone())), &labels)
+//!     cross_entropy(&mlp.forward(p, &tape.constant(&x)), &labels)
 //! };
 //! let theta: Vec<Tensor<f64>> = mlp.parameters().into_iter().cloned().collect();
 //! let (value, g) = functional::value_and_grad(f, &theta);

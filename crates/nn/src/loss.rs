@@ -188,10 +188,9 @@ mod tests {
         let nll = |_: &Tape<f64>, p: &[Var<f64>]| nll_loss(&p[0].log_softmax(1), &labels);
         let mse = |_: &Tape<f64>, p: &[Var<f64>]| mse_loss(&p[0], &p[1]);
         let bce = |_: &Tape<f64>, p: &[Var<f64>]| binary_cross_entropy_with_logits(&p[0], &p[1]);
-        let one = std::slice::from_ref(&x);
         let cases: [(&str, &LossFn<'_>, Vec<Tensor<f64>>); 4] = [
-            ("cross_entropy", &ce, one.to_vec()),
-            ("nll_loss", &nll, one.to_vec()),
+            ("cross_entropy", &ce, vec![x.clone()]),
+            ("nll_loss", &nll, vec![x.clone()]),
             ("mse_loss", &mse, vec![x.clone(), y]),
             ("bce_with_logits", &bce, vec![x.clone(), probs]),
         ];
@@ -208,7 +207,7 @@ mod tests {
         let x = Tensor::from_vec(vec![1000.0, -1000.0, 0.0, -1000.0, 1000.0, 999.0], &[2, 3]);
         let labels = [1, 2];
         let tape = Tape::new();
-        let v = tape.var(x.clone());
+        let v = tape.var(&x);
         let loss = cross_entropy(&v, &labels);
         assert!((loss.item() - (2001.0 + (1.0 + (-1f64).exp()).ln()) / 2.0).abs() < 1e-9);
         let g = tape.grad_graph(&loss, &[&v]);
@@ -217,9 +216,9 @@ mod tests {
         assert!(h[0].all_finite());
         let f = |_: &Tape<f64>, p: &[Var<f64>]| cross_entropy(&p[0], &labels);
         let options = CheckOptions::default();
-        let report = gradcheck(f, std::slice::from_ref(&x), &options);
+        let report = gradcheck(f, [&x], &options);
         assert!(report.passed, "{report}");
-        let report = gradgradcheck(f, std::slice::from_ref(&x), &options);
+        let report = gradgradcheck(f, [&x], &options);
         assert!(report.passed, "{report}");
     }
 

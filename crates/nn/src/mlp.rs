@@ -192,7 +192,7 @@ mod tests {
         let options = CheckOptions::default();
         for act in Activation::ALL {
             let mlp = Mlp::<f64>::new(&[2, 3, 2], act, 5);
-            let f = |tape: &Tape<f64>, p: &[Var<f64>]| mlp.forward(p, &tape.constant(x.clone()));
+            let f = |tape: &Tape<f64>, p: &[Var<f64>]| mlp.forward(p, &tape.constant(&x));
             let params: Vec<Tensor<f64>> = mlp.parameters().into_iter().cloned().collect();
             let report = gradcheck(f, &params, &options);
             assert!(report.passed, "{act}: {report}");

@@ -47,9 +47,9 @@ pub trait Module<T: Element>: Parameters<T> {
         let params: Vec<Var<T>> = self
             .parameters()
             .into_iter()
-            .map(|p| tape.constant(p.clone()))
+            .map(|p| tape.constant(p))
             .collect();
-        self.forward(&params, &tape.constant(x.clone())).value()
+        self.forward(&params, &tape.constant(x)).value()
     }
 }
 

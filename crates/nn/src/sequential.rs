@@ -185,7 +185,7 @@ mod tests {
     fn sequential_passes_gradcheck_and_gradgradcheck_in_all_its_parameters() {
         let seq = model(2);
         let x = Tensor::randn(&[3, 3], 0.0, 1.0, &mut seeded_rng(3));
-        let f = |tape: &Tape<f64>, p: &[Var<f64>]| seq.forward(p, &tape.constant(x.clone()));
+        let f = |tape: &Tape<f64>, p: &[Var<f64>]| seq.forward(p, &tape.constant(&x));
         let params: Vec<Tensor<f64>> = seq.parameters().into_iter().cloned().collect();
         let options = CheckOptions::default();
         let report = gradcheck(f, &params, &options);

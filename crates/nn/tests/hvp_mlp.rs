@@ -31,8 +31,8 @@ where
             .map(|(t, d)| t + &d.mul_scalar(sign * eps))
             .collect()
     };
-    let plus = functional::grad(f, &moved(1.0));
-    let minus = functional::grad(f, &moved(-1.0));
+    let plus = functional::grad(f, moved(1.0));
+    let minus = functional::grad(f, moved(-1.0));
     plus.iter()
         .zip(&minus)
         .map(|(p, m)| (p - m).mul_scalar(1.0 / (2.0 * eps)))
@@ -54,7 +54,7 @@ fn hvp_of_a_tanh_mlp_cross_entropy_matches_finite_differences() {
     let labels = data.labels().unwrap().to_vec();
     let mlp = Mlp::<f64>::new(&[2, 16, 16, 3], Activation::Tanh, 1);
     let f = |tape: &Tape<f64>, p: &[Var<f64>]| {
-        cross_entropy(&mlp.forward(p, &tape.constant(x.clone())), &labels)
+        cross_entropy(&mlp.forward(p, &tape.constant(&x)), &labels)
     };
     let theta: Vec<Tensor<f64>> = mlp.parameters().into_iter().cloned().collect();
     let v = random_direction(&theta, 2);
@@ -71,8 +71,8 @@ fn hvp_of_a_gelu_mlp_regression_matches_finite_differences() {
     let y = data.targets().values().unwrap().clone();
     let mlp = Mlp::<f64>::new(&[1, 8, 8, 1], Activation::Gelu, 3);
     let f = |tape: &Tape<f64>, p: &[Var<f64>]| {
-        let prediction = mlp.forward(p, &tape.constant(x.clone()));
-        mse_loss(&prediction, &tape.constant(y.clone()))
+        let prediction = mlp.forward(p, &tape.constant(&x));
+        mse_loss(&prediction, &tape.constant(&y))
     };
     let theta: Vec<Tensor<f64>> = mlp.parameters().into_iter().cloned().collect();
     let v = random_direction(&theta, 4);
@@ -89,7 +89,7 @@ fn hessian_of_a_small_mlp_is_symmetric_and_agrees_with_hvp() {
     let labels = data.labels().unwrap().to_vec();
     let mlp = Mlp::<f64>::new(&[2, 3, 2], Activation::Softplus, 5);
     let f = |tape: &Tape<f64>, p: &[Var<f64>]| {
-        cross_entropy(&mlp.forward(p, &tape.constant(x.clone())), &labels)
+        cross_entropy(&mlp.forward(p, &tape.constant(&x)), &labels)
     };
     let theta: Vec<Tensor<f64>> = mlp.parameters().into_iter().cloned().collect();
     let h = functional::hessian(f, &theta);

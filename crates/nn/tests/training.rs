@@ -1,7 +1,7 @@
 //! The pieces together: data, split, standardisation, batches, an MLP and
 //! its loss, trained by plain gradient descent written with tensors.
 
-use curvature_autograd::{seeded_rng, Parameters, Tape, Var};
+use curvature_autograd::{seeded_rng, Parameters, Tape};
 use curvature_nn::{accuracy, cross_entropy, data, Activation, Mlp, Module, Standardizer};
 
 #[test]
@@ -24,8 +24,7 @@ fn an_mlp_learns_two_moons_with_minibatch_sgd() {
             let params = mlp.bind(&tape);
             let logits = mlp.forward(&params, &tape.constant(x));
             let loss = cross_entropy(&logits, y.labels().unwrap());
-            let refs: Vec<&Var<f32>> = params.iter().collect();
-            let grads = tape.grad(&loss, &refs);
+            let grads = tape.grad(&loss, &params);
             for (p, g) in mlp.parameters_mut().into_iter().zip(&grads) {
                 *p = &*p - &g.mul_scalar(lr);
             }

@@ -42,10 +42,15 @@ pub fn distinct(shape: &[usize], seed: u64) -> Tensor<f64> {
 
 /// Asserts that `f` passes both `gradcheck` and `gradgradcheck` with
 /// PyTorch's default tolerances, naming `what` on failure.
-pub fn assert_first_and_second_order<F>(what: &str, f: F, inputs: &[Tensor<f64>])
-where
+pub fn assert_first_and_second_order<F>(
+    what: &str,
+    f: F,
+    inputs: impl IntoIterator<Item = impl std::borrow::Borrow<Tensor<f64>>>,
+) where
     F: Fn(&Tape<f64>, &[Var<f64>]) -> Var<f64>,
 {
+    let inputs: Vec<Tensor<f64>> = inputs.into_iter().map(|x| x.borrow().clone()).collect();
+    let inputs = &inputs[..];
     let options = CheckOptions::default();
     let first = gradcheck(&f, inputs, &options);
     assert!(first.passed, "{what}: gradcheck {first}");
@@ -92,8 +97,8 @@ pub fn finite_difference_hvp<F>(f: &F, x: &[Tensor<f64>], v: &[Tensor<f64>], h: 
 where
     F: Fn(&Tape<f64>, &[Var<f64>]) -> Var<f64>,
 {
-    let plus = flat(&functional::grad(f, &shifted(x, v, h)));
-    let minus = flat(&functional::grad(f, &shifted(x, v, -h)));
+    let plus = flat(&functional::grad(f, shifted(x, v, h)));
+    let minus = flat(&functional::grad(f, shifted(x, v, -h)));
     plus.iter()
         .zip(&minus)
         .map(|(p, m)| (p - m) / (2.0 * h))
@@ -113,19 +118,18 @@ where
     F: Fn(&Tape<f64>, &[Var<f64>]) -> Var<f64>,
 {
     let tape = Tape::new();
-    let x: Vec<Var<f64>> = at.iter().map(|t| tape.var(t.clone())).collect();
-    let refs: Vec<&Var<f64>> = x.iter().collect();
+    let x: Vec<Var<f64>> = at.iter().map(|t| tape.var(t)).collect();
     let dot = |a: &[Var<f64>], b: &[Tensor<f64>]| {
         a.iter()
             .zip(b)
-            .map(|(a, b)| (a * &tape.constant(b.clone())).sum())
+            .map(|(a, b)| (a * &tape.constant(b)).sum())
             .reduce(|p, q| &p + &q)
             .expect("at least one input")
     };
     let y = f(&tape, &x);
-    let g = tape.grad_graph(&y, &refs);
-    let hv = tape.grad_graph(&dot(&g, v), &refs);
-    flat(&tape.grad(&dot(&hv, u), &refs))
+    let g = tape.grad_graph(&y, &x);
+    let hv = tape.grad_graph(&dot(&g, v), &x);
+    flat(&tape.grad(&dot(&hv, u), &x))
 }
 
 /// Random directions shaped like `x`.
