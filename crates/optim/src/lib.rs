@@ -34,6 +34,8 @@
 //! The AdaHessian specification, option by option, and how it differs from
 //! other public versions, is in `docs/adahessian.md`.
 
+#![forbid(unsafe_code)]
+
 mod adahessian;
 mod adam;
 mod adamw;
