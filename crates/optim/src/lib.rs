@@ -40,6 +40,7 @@ mod adahessian;
 mod adam;
 mod adamw;
 mod error;
+mod objective;
 mod optimizer;
 mod schedule;
 mod sgd;
@@ -50,6 +51,7 @@ pub use adahessian::{AdaHessian, AdaHessianConfig, Averaging, Estimate};
 pub use adam::{Adam, AdamConfig};
 pub use adamw::{AdamW, AdamWConfig};
 pub use error::OptimError;
+pub use objective::{ClosureObjective, Objective};
 pub use optimizer::{FirstOrderOptimizer, Optimizer};
 pub use schedule::{
     Constant, CosineAnnealing, LinearWarmup, LrSchedule, MultiStepDecay, StepDecay,
