@@ -43,7 +43,7 @@ use crate::{validate, Objective, OptimError, Optimizer, OptimizerState};
 /// [`OptimizerState`].
 ///
 /// ```
-/// use curvature_autograd::Tensor;
+/// use curvature_autograd::{Tape, Tensor, Var};
 /// use curvature_optim::{AdaHessian, AdaHessianConfig, Optimizer};
 ///
 /// // f(w) = 1/2 sum d_i w_i^2, curvatures four orders of magnitude apart
@@ -51,7 +51,7 @@ use crate::{validate, Objective, OptimError, Optimizer, OptimizerState};
 /// let mut params = vec![Tensor::from_vec(vec![1.0, 1.0, 1.0], &[3])];
 /// let config = AdaHessianConfig { lr: 1.0, betas: (0.0, 0.0), eps: 0.0, ..Default::default() };
 /// let mut opt = AdaHessian::new(&params, config)?;
-/// let loss = |_: &Vec<Tensor<f64>>, tape: &curvature_autograd::Tape<f64>, p: &[curvature_autograd::Var<f64>]| {
+/// let loss = |_: &Vec<Tensor<f64>>, tape: &Tape<f64>, p: &[Var<f64>]| {
 ///     (&p[0].square() * &tape.constant(d.clone())).sum() * 0.5
 /// };
 /// opt.step(&mut params, loss)?;
