@@ -27,7 +27,7 @@ use curvature::optim::Optimizer;
 
 use support::data::{self, DatasetName, ToyOptions};
 use support::fit::{self, FitOptions, History, Schedule};
-use support::optimizers::{AnyOptimizer, Hyperparameters, OptimizerKind};
+use support::optimizers::{self, Hyperparameters, OptimizerKind};
 use support::plot::{self, Series};
 use support::{BoxError, Seeds};
 
@@ -148,9 +148,9 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Vec<Row>, BoxError> {
         // The same initial weights, batches and seed for every optimizer.
         let mut model = Mlp::<f32>::try_new(&sizes, Activation::Tanh, seeds.init)?;
         let mut optimizer =
-            AnyOptimizer::new(kind, &Hyperparameters::default(), &model, seeds.optimizer)?;
+            optimizers::build(kind, &Hyperparameters::default(), &model, seeds.optimizer)?;
         if !args.quiet {
-            writeln!(out, "running {}", optimizer.describe())?;
+            writeln!(out, "running {optimizer}")?;
         }
         let lr = optimizer.learning_rate();
         let history = fit::fit(&mut model, &mut optimizer, train, test, &options, |_| {})

@@ -19,7 +19,7 @@ use clap::Parser;
 use curvature::autograd::{Tape, Tensor, Var};
 use curvature::optim::Optimizer;
 
-use support::optimizers::{AnyOptimizer, Hyperparameters, OptimizerKind};
+use support::optimizers::{self, Hyperparameters, OptimizerKind};
 use support::plot::{self, Series};
 use support::BoxError;
 
@@ -107,9 +107,9 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Vec<Run>, BoxError> {
             lr: Some(lr),
             ..Hyperparameters::default()
         };
-        let mut optimizer = AnyOptimizer::new(kind, &hyper, &params, args.seed)
+        let mut optimizer = optimizers::build(kind, &hyper, &params, args.seed)
             .map_err(|e| format!("{kind}: {e}"))?;
-        writeln!(out, "{}", optimizer.describe())?;
+        writeln!(out, "{optimizer}")?;
         let mut path = vec![START];
         let mut stopped = None;
         for _ in 0..args.steps {

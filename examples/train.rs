@@ -31,7 +31,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use support::data::{self, DatasetName, ToyOptions};
 use support::fit::{self, EpochRecord, FitOptions, History, Schedule};
-use support::optimizers::{parse_pair, AnyOptimizer, Hyperparameters, OptimizerKind};
+use support::optimizers::{self, parse_pair, Hyperparameters, OptimizerKind};
 use support::plot::{self, LabelledPoint, Series};
 use support::{BoxError, Seeds};
 
@@ -187,7 +187,7 @@ pub fn run(args: &Args, interactive: bool, out: &mut dyn Write) -> Result<TrainR
         update_each: args.update_each,
         n_samples: args.n_samples,
     };
-    let mut optimizer = AnyOptimizer::new(args.optimizer, &hyper, &model, seeds.optimizer)?;
+    let mut optimizer = optimizers::build(args.optimizer, &hyper, &model, seeds.optimizer)?;
     let options = FitOptions {
         epochs: positive("--epochs", args.epochs.unwrap_or(recipe.epochs))?,
         batch_size: positive("--batch-size", args.batch_size.unwrap_or(recipe.batch_size))?,
@@ -210,7 +210,7 @@ pub fn run(args: &Args, interactive: bool, out: &mut dyn Write) -> Result<TrainR
         args.activation,
         model.parameter_count()
     )?;
-    writeln!(out, "optimizer  {}", optimizer.describe())?;
+    writeln!(out, "optimizer  {optimizer}")?;
     writeln!(
         out,
         "training   {} epochs, batch size {}, {} learning rate after {} warm-up epoch(s), seed {}",

@@ -181,20 +181,12 @@ pub fn fit<O: Optimizer<f32>>(
     let total = (options.epochs as u64 * steps_per_epoch).max(1);
     let warmup = (options.warmup_epochs as u64 * steps_per_epoch).min(total - 1);
     let base_lr = optimizer.learning_rate();
-    let schedule: DynSchedule = match options.schedule {
-        Schedule::Constant => DynSchedule(Box::new(Constant::new(base_lr)?)),
-        Schedule::Cosine => DynSchedule(Box::new(CosineAnnealing::new(
-            base_lr,
-            0.0,
-            total - warmup,
-        )?)),
+    let schedule: Box<dyn LrSchedule> = match options.schedule {
+        Schedule::Constant => Box::new(Constant::new(base_lr)?),
+        Schedule::Cosine => Box::new(CosineAnnealing::new(base_lr, 0.0, total - warmup)?),
     };
     let schedule = if warmup > 0 {
-        DynSchedule(Box::new(LinearWarmup::new(
-            schedule,
-            warmup,
-            1.0 / warmup as f64,
-        )?))
+        Box::new(LinearWarmup::new(schedule, warmup, 1.0 / warmup as f64)?)
     } else {
         schedule
     };
@@ -242,13 +234,4 @@ pub fn fit<O: Optimizer<f32>>(
         history.records.push(r);
     }
     Ok(history)
-}
-
-/// A schedule chosen at run time (`LinearWarmup` wraps any `LrSchedule`).
-struct DynSchedule(Box<dyn LrSchedule>);
-
-impl LrSchedule for DynSchedule {
-    fn lr_at(&self, step: u64) -> f64 {
-        self.0.lr_at(step)
-    }
 }

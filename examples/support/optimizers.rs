@@ -1,13 +1,12 @@
-//! The four optimizers behind one value chosen at run time, built from
-//! command-line hyperparameters with defaults tuned for small MLPs.
+//! The four optimizers as one `Box<dyn Optimizer>` chosen at run time,
+//! built from command-line hyperparameters with defaults tuned for small MLPs.
 
 use std::fmt;
 
 use clap::ValueEnum;
-use curvature::autograd::{Element, Parameters, Tape, Var};
+use curvature::autograd::{Element, Parameters};
 use curvature::optim::{
-    AdaHessian, AdaHessianConfig, Adam, AdamConfig, AdamW, AdamWConfig, OptimError, Optimizer,
-    OptimizerState, Sgd, SgdConfig,
+    AdaHessian, AdaHessianConfig, Adam, AdamConfig, AdamW, AdamWConfig, Optimizer, Sgd, SgdConfig,
 };
 
 use super::BoxError;
@@ -103,156 +102,59 @@ impl Hyperparameters {
     }
 }
 
-/// One of the four optimizers, chosen at run time. It is itself an
-/// [`Optimizer`]: each call is forwarded to the optimizer inside, so the
-/// training loop is written once against the trait.
-#[derive(Clone, Debug)]
-pub enum AnyOptimizer<T> {
-    Sgd(Sgd<T>),
-    Adam(Adam<T>),
-    AdamW(AdamW<T>),
-    AdaHessian(AdaHessian<T>),
-}
-
-impl<T: Element> AnyOptimizer<T> {
-    /// The optimizer `kind` for `params`, with `hyper` over the defaults;
-    /// `seed` seeds AdaHessian's Rademacher draws. Errors name a flag that
-    /// does not apply or a value out of range.
-    pub fn new<P: Parameters<T> + ?Sized>(
-        kind: OptimizerKind,
-        hyper: &Hyperparameters,
-        params: &P,
-        seed: u64,
-    ) -> Result<Self, BoxError> {
-        hyper.check_applies_to(kind)?;
-        let lr = hyper.lr.unwrap_or(kind.default_lr());
-        let optimizer = match kind {
-            OptimizerKind::Sgd => Self::Sgd(Sgd::new(SgdConfig {
-                momentum: hyper.momentum.unwrap_or(0.9),
-                weight_decay: hyper.weight_decay.unwrap_or(0.0),
-                ..SgdConfig::new(lr)
-            })?),
-            OptimizerKind::Adam => {
-                let d = AdamConfig::default();
-                Self::Adam(Adam::new(AdamConfig {
-                    lr,
-                    betas: hyper.betas.unwrap_or(d.betas),
-                    eps: hyper.eps.unwrap_or(d.eps),
-                    weight_decay: hyper.weight_decay.unwrap_or(d.weight_decay),
-                })?)
-            }
-            OptimizerKind::AdamW => {
-                let d = AdamWConfig::default();
-                Self::AdamW(AdamW::new(AdamWConfig {
-                    lr,
-                    betas: hyper.betas.unwrap_or(d.betas),
-                    eps: hyper.eps.unwrap_or(d.eps),
-                    weight_decay: hyper.weight_decay.unwrap_or(d.weight_decay),
-                })?)
-            }
-            OptimizerKind::AdaHessian => {
-                let d = AdaHessianConfig::default();
-                let config = AdaHessianConfig {
-                    lr,
-                    betas: hyper.betas.unwrap_or(d.betas),
-                    eps: hyper.eps.unwrap_or(d.eps),
-                    weight_decay: hyper.weight_decay.unwrap_or(d.weight_decay),
-                    hessian_power: hyper.hessian_power.unwrap_or(d.hessian_power),
-                    update_each: hyper.update_each.unwrap_or(d.update_each),
-                    n_samples: hyper.n_samples.unwrap_or(d.n_samples),
-                    seed,
-                    ..d
-                };
-                Self::AdaHessian(AdaHessian::new(params, config)?)
-            }
-        };
-        Ok(optimizer)
-    }
-
-    /// The optimizer and its hyperparameters, for the log.
-    pub fn describe(&self) -> String {
-        match self {
-            Self::Sgd(o) => {
-                let c = o.config();
-                format!(
-                    "sgd (lr {}, momentum {}, weight decay {})",
-                    c.lr, c.momentum, c.weight_decay
-                )
-            }
-            Self::Adam(o) => {
-                let c = o.config();
-                format!(
-                    "adam (lr {}, betas ({}, {}), eps {:e}, weight decay {})",
-                    c.lr, c.betas.0, c.betas.1, c.eps, c.weight_decay
-                )
-            }
-            Self::AdamW(o) => {
-                let c = o.config();
-                format!(
-                    "adamw (lr {}, betas ({}, {}), eps {:e}, weight decay {})",
-                    c.lr, c.betas.0, c.betas.1, c.eps, c.weight_decay
-                )
-            }
-            Self::AdaHessian(o) => {
-                let c = o.config();
-                format!(
-                    "adahessian (lr {}, betas ({}, {}), eps {:e}, weight decay {}, \
-                     hessian power {}, update each {}, {} sample{} per estimate)",
-                    c.lr,
-                    c.betas.0,
-                    c.betas.1,
-                    c.eps,
-                    c.weight_decay,
-                    c.hessian_power,
-                    c.update_each,
-                    c.n_samples,
-                    if c.n_samples == 1 { "" } else { "s" }
-                )
-            }
+/// The optimizer `kind` for `params`, with `hyper` over the defaults;
+/// `seed` seeds AdaHessian's Rademacher draws. Errors name a flag that
+/// does not apply or a value out of range. The box is an [`Optimizer`]
+/// itself, and displays the method with its hyperparameters for the log.
+pub fn build<T: Element, P: Parameters<T> + ?Sized>(
+    kind: OptimizerKind,
+    hyper: &Hyperparameters,
+    params: &P,
+    seed: u64,
+) -> Result<Box<dyn Optimizer<T>>, BoxError> {
+    hyper.check_applies_to(kind)?;
+    let lr = hyper.lr.unwrap_or(kind.default_lr());
+    let optimizer: Box<dyn Optimizer<T>> = match kind {
+        OptimizerKind::Sgd => Box::new(Sgd::new(SgdConfig {
+            momentum: hyper.momentum.unwrap_or(0.9),
+            weight_decay: hyper.weight_decay.unwrap_or(0.0),
+            ..SgdConfig::new(lr)
+        })?),
+        OptimizerKind::Adam => {
+            let d = AdamConfig::default();
+            Box::new(Adam::new(AdamConfig {
+                lr,
+                betas: hyper.betas.unwrap_or(d.betas),
+                eps: hyper.eps.unwrap_or(d.eps),
+                weight_decay: hyper.weight_decay.unwrap_or(d.weight_decay),
+            })?)
         }
-    }
-}
-
-/// Forwards a call to the optimizer inside.
-macro_rules! each {
-    ($self:expr, $o:ident => $call:expr) => {
-        match $self {
-            AnyOptimizer::Sgd($o) => $call,
-            AnyOptimizer::Adam($o) => $call,
-            AnyOptimizer::AdamW($o) => $call,
-            AnyOptimizer::AdaHessian($o) => $call,
+        OptimizerKind::AdamW => {
+            let d = AdamWConfig::default();
+            Box::new(AdamW::new(AdamWConfig {
+                lr,
+                betas: hyper.betas.unwrap_or(d.betas),
+                eps: hyper.eps.unwrap_or(d.eps),
+                weight_decay: hyper.weight_decay.unwrap_or(d.weight_decay),
+            })?)
+        }
+        OptimizerKind::AdaHessian => {
+            let d = AdaHessianConfig::default();
+            let config = AdaHessianConfig {
+                lr,
+                betas: hyper.betas.unwrap_or(d.betas),
+                eps: hyper.eps.unwrap_or(d.eps),
+                weight_decay: hyper.weight_decay.unwrap_or(d.weight_decay),
+                hessian_power: hyper.hessian_power.unwrap_or(d.hessian_power),
+                update_each: hyper.update_each.unwrap_or(d.update_each),
+                n_samples: hyper.n_samples.unwrap_or(d.n_samples),
+                seed,
+                ..d
+            };
+            Box::new(AdaHessian::new(params, config)?)
         }
     };
-}
-
-impl<T: Element> Optimizer<T> for AnyOptimizer<T> {
-    fn step<P, F>(&mut self, params: &mut P, loss: F) -> Result<T, OptimError>
-    where
-        P: Parameters<T> + ?Sized,
-        F: Fn(&P, &Tape<T>, &[Var<T>]) -> Var<T>,
-    {
-        each!(self, o => o.step(params, loss))
-    }
-
-    fn learning_rate(&self) -> f64 {
-        each!(self, o => o.learning_rate())
-    }
-
-    fn set_learning_rate(&mut self, lr: f64) -> Result<(), OptimError> {
-        each!(self, o => o.set_learning_rate(lr))
-    }
-
-    fn step_count(&self) -> u64 {
-        each!(self, o => o.step_count())
-    }
-
-    fn state(&self) -> OptimizerState<T> {
-        each!(self, o => o.state())
-    }
-
-    fn load_state(&mut self, state: &OptimizerState<T>) -> Result<(), OptimError> {
-        each!(self, o => o.load_state(state))
-    }
+    Ok(optimizer)
 }
 
 /// Parses `"0.9,0.999"` (for `--betas`).

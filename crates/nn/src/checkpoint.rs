@@ -32,6 +32,7 @@ use crate::atomic_file::write_atomically;
 /// What went wrong saving or loading a checkpoint; each variant names the
 /// file and, where there is one, the tensor.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CheckpointError {
     /// The file could not be read or written.
     #[error("{}: {source}", .path.display())]

@@ -39,6 +39,7 @@
 //! assert_eq!(hv[2].shape(), &[16, 16]);
 //! ```
 
+#![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod activation;

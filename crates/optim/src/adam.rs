@@ -1,14 +1,16 @@
 //! Adam (Kingma & Ba, 2015) with PyTorch's formulas and defaults, and the
 //! update it shares with AdamW.
 
-use curvature_autograd::{Element, Parameters, Tape, Tensor, Var};
+use std::fmt;
+
+use curvature_autograd::{Element, Parameters, Tensor};
 
 use crate::optimizer::{
     bias_correction, check_finite, check_like_parameters, check_parameters_like_state,
     check_zero_denominators, loss_and_gradients,
 };
 use crate::state::check_shapes;
-use crate::{validate, FirstOrderOptimizer, OptimError, Optimizer, OptimizerState};
+use crate::{validate, FirstOrderOptimizer, Objective, OptimError, Optimizer, OptimizerState};
 
 /// The hyperparameters of [`Adam`], with PyTorch's defaults.
 #[derive(Clone, Debug, PartialEq)]
@@ -59,6 +61,18 @@ pub(crate) struct AdamCore<T> {
     exp_avg_sq: Vec<Tensor<T>>,
 }
 
+impl<T> AdamCore<T> {
+    /// `name (lr 0.001, betas (0.9, 0.999), eps 1e-8, weight decay 0)`.
+    pub(crate) fn describe(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = &self.config;
+        write!(
+            f,
+            "{} (lr {}, betas ({}, {}), eps {:e}, weight decay {})",
+            self.name, c.lr, c.betas.0, c.betas.1, c.eps, c.weight_decay
+        )
+    }
+}
+
 impl<T: Element> AdamCore<T> {
     pub(crate) fn new(
         config: AdamConfig,
@@ -76,14 +90,13 @@ impl<T: Element> AdamCore<T> {
         })
     }
 
-    pub(crate) fn step<P, F>(&mut self, params: &mut P, loss: F) -> Result<T, OptimError>
-    where
-        P: Parameters<T> + ?Sized,
-        F: Fn(&P, &Tape<T>, &[Var<T>]) -> Var<T>,
-    {
-        check_parameters_like_state(&*params, &self.exp_avg)?;
-        let (value, grads) = loss_and_gradients(&*params, loss, self.step + 1)?;
-        self.step_with_grads(params, &grads)?;
+    pub(crate) fn step_objective(
+        &mut self,
+        objective: &mut dyn Objective<T>,
+    ) -> Result<T, OptimError> {
+        check_parameters_like_state(&*objective, &self.exp_avg)?;
+        let (value, grads) = loss_and_gradients(&*objective, self.step + 1)?;
+        self.step_with_grads(objective, &grads)?;
         Ok(value)
     }
 
@@ -231,13 +244,17 @@ impl<T: Element> Adam<T> {
     }
 }
 
+/// The method and its hyperparameters, for logs:
+/// `adam (lr 0.001, betas (0.9, 0.999), eps 1e-8, weight decay 0)`.
+impl<T> fmt::Display for Adam<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.core.describe(f)
+    }
+}
+
 impl<T: Element> Optimizer<T> for Adam<T> {
-    fn step<P, F>(&mut self, params: &mut P, loss: F) -> Result<T, OptimError>
-    where
-        P: Parameters<T> + ?Sized,
-        F: Fn(&P, &Tape<T>, &[Var<T>]) -> Var<T>,
-    {
-        self.core.step(params, loss)
+    fn step_objective(&mut self, objective: &mut dyn Objective<T>) -> Result<T, OptimError> {
+        self.core.step_objective(objective)
     }
 
     fn learning_rate(&self) -> f64 {

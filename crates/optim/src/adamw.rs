@@ -1,9 +1,11 @@
 //! AdamW (Loshchilov & Hutter, 2019): Adam with decoupled weight decay.
 
-use curvature_autograd::{Element, Parameters, Tape, Tensor, Var};
+use std::fmt;
+
+use curvature_autograd::{Element, Parameters, Tensor};
 
 use crate::adam::AdamCore;
-use crate::{AdamConfig, FirstOrderOptimizer, OptimError, Optimizer, OptimizerState};
+use crate::{AdamConfig, FirstOrderOptimizer, Objective, OptimError, Optimizer, OptimizerState};
 
 /// The hyperparameters of [`AdamW`]: those of Adam, with PyTorch's AdamW
 /// default `weight_decay = 1e-2`.
@@ -85,13 +87,17 @@ impl<T: Element> AdamW<T> {
     }
 }
 
+/// The method and its hyperparameters, for logs:
+/// `adamw (lr 0.001, betas (0.9, 0.999), eps 1e-8, weight decay 0.01)`.
+impl<T> fmt::Display for AdamW<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.core.describe(f)
+    }
+}
+
 impl<T: Element> Optimizer<T> for AdamW<T> {
-    fn step<P, F>(&mut self, params: &mut P, loss: F) -> Result<T, OptimError>
-    where
-        P: Parameters<T> + ?Sized,
-        F: Fn(&P, &Tape<T>, &[Var<T>]) -> Var<T>,
-    {
-        self.core.step(params, loss)
+    fn step_objective(&mut self, objective: &mut dyn Objective<T>) -> Result<T, OptimError> {
+        self.core.step_objective(objective)
     }
 
     fn learning_rate(&self) -> f64 {

@@ -3,6 +3,7 @@
 
 /// What went wrong in building an optimizer or taking a step.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum OptimError {
     /// A hyperparameter outside its valid range, caught when the optimizer
     /// (or schedule) is built or the value is set.

@@ -34,10 +34,13 @@
 //! The AdaHessian specification, option by option, and how it differs from
 //! other public versions, is in `docs/adahessian.md`.
 
+#![forbid(unsafe_code)]
+
 mod adahessian;
 mod adam;
 mod adamw;
 mod error;
+mod objective;
 mod optimizer;
 mod schedule;
 mod sgd;
@@ -48,6 +51,7 @@ pub use adahessian::{AdaHessian, AdaHessianConfig, Averaging, Estimate};
 pub use adam::{Adam, AdamConfig};
 pub use adamw::{AdamW, AdamWConfig};
 pub use error::OptimError;
+pub use objective::{ClosureObjective, Objective};
 pub use optimizer::{FirstOrderOptimizer, Optimizer};
 pub use schedule::{
     Constant, CosineAnnealing, LinearWarmup, LrSchedule, MultiStepDecay, StepDecay,

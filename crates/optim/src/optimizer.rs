@@ -1,9 +1,11 @@
 //! The `Optimizer` trait shared by first- and second-order methods, and the
 //! checks every step runs before it changes anything.
 
+use std::fmt;
+
 use curvature_autograd::{Element, Parameters, Tape, Tensor, Var};
 
-use crate::{OptimError, OptimizerState};
+use crate::{ClosureObjective, Objective, OptimError, OptimizerState};
 
 /// An optimizer that updates parameter tensors in place.
 ///
@@ -34,14 +36,75 @@ use crate::{OptimError, OptimizerState};
 /// assert!((params[0].item() - 3.0).abs() < 1e-9);
 /// # Ok::<(), curvature_optim::OptimError>(())
 /// ```
-pub trait Optimizer<T: Element> {
+///
+/// # Trait objects
+///
+/// The trait is object-safe: a `Box<dyn Optimizer<T>>` chooses the method
+/// at run time and steps with the same call. An optimizer implements
+/// [`step_objective`], the object-safe step on an [`Objective`] (the
+/// parameters and the loss taken together, so the closure still sees the
+/// parameter owner with its concrete type); the generic [`step`] is
+/// provided, and wraps its two arguments in a [`ClosureObjective`].
+/// `Box<O>` and `&mut O` are optimizers when `O` is, and `Display`
+/// describes the optimizer and its hyperparameters for logs.
+///
+/// [`step`] needs a sized receiver (a generic method has no vtable entry):
+/// call it on the `Box`, or on any `O: Optimizer<T>` in generic code
+/// (`&mut dyn Optimizer<T>` included, through the `&mut O` impl); on a
+/// bare `dyn Optimizer<T>` place, call [`step_objective`].
+///
+/// ```
+/// use curvature_autograd::Tensor;
+/// use curvature_optim::{AdaHessian, AdaHessianConfig, Adam, AdamConfig, OptimError, Optimizer, Sgd, SgdConfig};
+///
+/// /// An optimizer chosen by name, as from a command-line flag.
+/// fn by_name(name: &str, params: &Vec<Tensor<f64>>) -> Result<Box<dyn Optimizer<f64>>, OptimError> {
+///     Ok(match name {
+///         "sgd" => Box::new(Sgd::new(SgdConfig::new(0.1))?),
+///         "adam" => Box::new(Adam::new(AdamConfig { lr: 0.1, ..Default::default() })?),
+///         _ => Box::new(AdaHessian::new(params, AdaHessianConfig { lr: 1.0, ..Default::default() })?),
+///     })
+/// }
+///
+/// for name in ["sgd", "adam", "adahessian"] {
+///     let mut params = vec![Tensor::scalar(0.0_f64)];
+///     let mut opt = by_name(name, &params)?;
+///     println!("{opt}"); // e.g. "sgd (lr 0.1, momentum 0, weight decay 0)"
+///     for _ in 0..500 {
+///         opt.step(&mut params, |_, _, p| (&p[0] - 3.0).square())?;
+///     }
+///     assert!((params[0].item() - 3.0).abs() < 1e-2, "{opt}: {}", params[0].item());
+///     assert_eq!(opt.step_count(), 500);
+/// }
+/// # Ok::<(), curvature_optim::OptimError>(())
+/// ```
+///
+/// [`step`]: Optimizer::step
+/// [`step_objective`]: Optimizer::step_objective
+pub trait Optimizer<T: Element>: fmt::Display {
+    /// One optimization step on `objective`: evaluates its loss on a fresh
+    /// tape, computes what the method needs from it, updates its
+    /// parameters in place and returns the loss before the update.
+    ///
+    /// The object-safe form of [`Optimizer::step`], and the one method
+    /// that an optimizer implements to step.
+    fn step_objective(&mut self, objective: &mut dyn Objective<T>) -> Result<T, OptimError>;
+
     /// One optimization step: evaluates `loss` on a fresh tape, computes
     /// what the method needs from it, updates `params` in place and
-    /// returns the loss before the update.
+    /// returns the loss before the update. `loss` receives `params`
+    /// itself (immutably), the tape, and the parameters bound on it.
+    ///
+    /// Provided: it calls [`Optimizer::step_objective`] with a
+    /// [`ClosureObjective`].
     fn step<P, F>(&mut self, params: &mut P, loss: F) -> Result<T, OptimError>
     where
+        Self: Sized,
         P: Parameters<T> + ?Sized,
-        F: Fn(&P, &Tape<T>, &[Var<T>]) -> Var<T>;
+        F: Fn(&P, &Tape<T>, &[Var<T>]) -> Var<T>,
+    {
+        self.step_objective(&mut ClosureObjective::new(params, loss))
+    }
 
     /// The current learning rate.
     fn learning_rate(&self) -> f64;
@@ -61,6 +124,61 @@ pub trait Optimizer<T: Element> {
     /// optimizer. Errors, changing nothing, when a buffer is missing,
     /// unknown, or has a shape that differs from the parameters'.
     fn load_state(&mut self, state: &OptimizerState<T>) -> Result<(), OptimError>;
+}
+
+/// A boxed optimizer (`Box<dyn Optimizer<T>>` included) is an optimizer.
+impl<T: Element, O: Optimizer<T> + ?Sized> Optimizer<T> for Box<O> {
+    fn step_objective(&mut self, objective: &mut dyn Objective<T>) -> Result<T, OptimError> {
+        (**self).step_objective(objective)
+    }
+
+    fn learning_rate(&self) -> f64 {
+        (**self).learning_rate()
+    }
+
+    fn set_learning_rate(&mut self, lr: f64) -> Result<(), OptimError> {
+        (**self).set_learning_rate(lr)
+    }
+
+    fn step_count(&self) -> u64 {
+        (**self).step_count()
+    }
+
+    fn state(&self) -> OptimizerState<T> {
+        (**self).state()
+    }
+
+    fn load_state(&mut self, state: &OptimizerState<T>) -> Result<(), OptimError> {
+        (**self).load_state(state)
+    }
+}
+
+/// A borrowed optimizer is an optimizer, so generic code that takes an
+/// `O: Optimizer<T>` by value also takes `&mut opt`.
+impl<T: Element, O: Optimizer<T> + ?Sized> Optimizer<T> for &mut O {
+    fn step_objective(&mut self, objective: &mut dyn Objective<T>) -> Result<T, OptimError> {
+        (**self).step_objective(objective)
+    }
+
+    fn learning_rate(&self) -> f64 {
+        (**self).learning_rate()
+    }
+
+    fn set_learning_rate(&mut self, lr: f64) -> Result<(), OptimError> {
+        (**self).set_learning_rate(lr)
+    }
+
+    fn step_count(&self) -> u64 {
+        (**self).step_count()
+    }
+
+    fn state(&self) -> OptimizerState<T> {
+        (**self).state()
+    }
+
+    fn load_state(&mut self, state: &OptimizerState<T>) -> Result<(), OptimError> {
+        (**self).load_state(state)
+    }
 }
 
 /// A first-order optimizer, which can also step from gradients computed
@@ -197,23 +315,17 @@ pub(crate) fn check_parameters_like_state<T: Element, P: Parameters<T> + ?Sized>
 /// The loss and its gradient with respect to each parameter, on a fresh
 /// tape that is dropped before this returns (so the parameters' storage is
 /// no longer shared and can be updated in place without a copy).
-pub(crate) fn loss_and_gradients<T, P, F>(
-    params: &P,
-    loss: F,
+pub(crate) fn loss_and_gradients<T: Element>(
+    objective: &dyn Objective<T>,
     step: u64,
-) -> Result<(T, Vec<Tensor<T>>), OptimError>
-where
-    T: Element,
-    P: Parameters<T> + ?Sized,
-    F: Fn(&P, &Tape<T>, &[Var<T>]) -> Var<T>,
-{
+) -> Result<(T, Vec<Tensor<T>>), OptimError> {
     let tape = Tape::new();
-    let vars = params.bind(&tape);
-    let out = loss(params, &tape, &vars);
+    let vars = objective.bind(&tape);
+    let out = objective.loss(&tape, &vars);
     let value = loss_value(&out, step)?;
     let refs: Vec<&Var<T>> = vars.iter().collect();
     let grads = tape.grad(&out, &refs);
-    check_finite(params, &grads, "gradient", step)?;
+    check_finite(objective, &grads, "gradient", step)?;
     Ok((value, grads))
 }
 

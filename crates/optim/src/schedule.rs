@@ -44,6 +44,43 @@ pub trait LrSchedule {
     }
 }
 
+/// A boxed schedule (`Box<dyn LrSchedule>` included) is a schedule, so a
+/// schedule chosen at run time can be wrapped like any other.
+///
+/// ```
+/// use curvature_optim::{Constant, CosineAnnealing, LinearWarmup, LrSchedule};
+///
+/// let cosine = true;
+/// let decay: Box<dyn LrSchedule> = if cosine {
+///     Box::new(CosineAnnealing::new(0.1, 0.0, 90)?)
+/// } else {
+///     Box::new(Constant::new(0.1)?)
+/// };
+/// let schedule = LinearWarmup::new(decay, 10, 0.1)?;
+/// assert_eq!((schedule.lr_at(10), schedule.lr_at(100)), (0.1, 0.0));
+/// # Ok::<(), curvature_optim::OptimError>(())
+/// ```
+impl<S: LrSchedule + ?Sized> LrSchedule for Box<S> {
+    fn lr_at(&self, step: u64) -> f64 {
+        (**self).lr_at(step)
+    }
+}
+
+/// A borrowed schedule is a schedule: a warm-up can wrap `&schedule`
+/// without taking it.
+impl<S: LrSchedule + ?Sized> LrSchedule for &S {
+    fn lr_at(&self, step: u64) -> f64 {
+        (**self).lr_at(step)
+    }
+}
+
+/// The same for a mutable borrow.
+impl<S: LrSchedule + ?Sized> LrSchedule for &mut S {
+    fn lr_at(&self, step: u64) -> f64 {
+        (**self).lr_at(step)
+    }
+}
+
 /// A constant learning rate: the base case for [`LinearWarmup`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct Constant {
@@ -288,6 +325,48 @@ mod tests {
         let nested = LinearWarmup::new(s.clone(), 2, 0.5).unwrap();
         assert_eq!(nested.lr_at(2), s.lr_at(0));
         assert_eq!(nested.inner(), &s);
+    }
+
+    #[test]
+    fn a_boxed_schedule_is_a_schedule_and_drives_an_optimizer() {
+        use crate::{Sgd, SgdConfig};
+        use curvature_autograd::Tensor;
+
+        let schedules: Vec<Box<dyn LrSchedule>> = vec![
+            Box::new(Constant::new(0.5).unwrap()),
+            Box::new(StepDecay::new(0.5, 2, 0.5).unwrap()),
+            Box::new(
+                LinearWarmup::new(CosineAnnealing::new(0.5, 0.0, 4).unwrap(), 2, 0.5).unwrap(),
+            ),
+        ];
+        let want = [
+            vec![0.5; 6],
+            vec![0.5, 0.5, 0.25, 0.25, 0.125, 0.125],
+            vec![
+                0.25,
+                0.375,
+                0.5,
+                0.42677669529663687,
+                0.25,
+                0.07322330470336313,
+            ],
+        ];
+        for (schedule, want) in schedules.iter().zip(want) {
+            // a warm-up wraps the boxed schedule, and a borrow of it
+            let warm = LinearWarmup::new(schedule, 1, 0.5).unwrap();
+            assert_eq!(warm.lr_at(1), schedule.lr_at(0));
+            let mut sgd = Sgd::new(SgdConfig::new(1.0)).unwrap();
+            let mut params = vec![Tensor::scalar(1.0_f64)];
+            let mut used = Vec::new();
+            for _ in 0..6 {
+                schedule.apply(&mut sgd).unwrap();
+                used.push(sgd.learning_rate());
+                sgd.step(&mut params, |_, _, p| p[0].square()).unwrap();
+            }
+            for (u, w) in used.iter().zip(&want) {
+                assert!((u - w).abs() < 1e-15, "{used:?} != {want:?}");
+            }
+        }
     }
 
     #[test]

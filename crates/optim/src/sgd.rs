@@ -1,13 +1,15 @@
 //! Stochastic gradient descent with momentum, dampening, Nesterov momentum
 //! and (L2) weight decay, with PyTorch's formulas.
 
-use curvature_autograd::{Element, Parameters, Tape, Tensor, Var};
+use std::fmt;
+
+use curvature_autograd::{Element, Parameters, Tensor};
 
 use crate::optimizer::{
     check_finite, check_like_parameters, check_parameters_like_state, loss_and_gradients,
 };
 use crate::state::check_shapes;
-use crate::{validate, FirstOrderOptimizer, OptimError, Optimizer, OptimizerState};
+use crate::{validate, FirstOrderOptimizer, Objective, OptimError, Optimizer, OptimizerState};
 
 /// The hyperparameters of [`Sgd`]. The learning rate has no default (as in
 /// PyTorch); [`SgdConfig::new`] sets it and leaves the rest at their
@@ -116,15 +118,32 @@ impl<T: Element> Sgd<T> {
     }
 }
 
+/// The method and its hyperparameters, for logs:
+/// `sgd (lr 0.1, momentum 0.9, weight decay 0)`, with `dampening` and
+/// `nesterov` when they are set.
+impl<T> fmt::Display for Sgd<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = &self.config;
+        write!(
+            f,
+            "sgd (lr {}, momentum {}, weight decay {}",
+            c.lr, c.momentum, c.weight_decay
+        )?;
+        if c.dampening != 0.0 {
+            write!(f, ", dampening {}", c.dampening)?;
+        }
+        if c.nesterov {
+            f.write_str(", nesterov")?;
+        }
+        f.write_str(")")
+    }
+}
+
 impl<T: Element> Optimizer<T> for Sgd<T> {
-    fn step<P, F>(&mut self, params: &mut P, loss: F) -> Result<T, OptimError>
-    where
-        P: Parameters<T> + ?Sized,
-        F: Fn(&P, &Tape<T>, &[Var<T>]) -> Var<T>,
-    {
-        check_parameters_like_state(&*params, &self.momentum_buffers)?;
-        let (value, grads) = loss_and_gradients(&*params, loss, self.step + 1)?;
-        self.step_with_grads(params, &grads)?;
+    fn step_objective(&mut self, objective: &mut dyn Objective<T>) -> Result<T, OptimError> {
+        check_parameters_like_state(&*objective, &self.momentum_buffers)?;
+        let (value, grads) = loss_and_gradients(&*objective, self.step + 1)?;
+        self.step_with_grads(objective, &grads)?;
         Ok(value)
     }
 

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 /// An error reading a dataset, or building one from inconsistent parts.
 /// File errors name the file and, where there is one, the 1-based line.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum DataError {
     /// The file does not exist.
     #[error("{}: no such file", .path.display())]

@@ -9,13 +9,15 @@ mod config;
 pub use averaging::Averaging;
 pub use config::{AdaHessianConfig, Estimate};
 
+use std::fmt;
+
 use curvature_autograd::{seeded_rng, Element, Parameters, SeededRng, Tape, Tensor, Var};
 
 use crate::optimizer::{
     bias_correction, check_finite, check_parameters_like_state, check_zero_denominators, loss_value,
 };
 use crate::state::check_shapes;
-use crate::{validate, OptimError, Optimizer, OptimizerState};
+use crate::{validate, Objective, OptimError, Optimizer, OptimizerState};
 
 /// AdaHessian, following the authors' image-classification code. At step
 /// `t` (from 1), with `g` the gradient and `D` the Hessian-diagonal
@@ -41,7 +43,7 @@ use crate::{validate, OptimError, Optimizer, OptimizerState};
 /// [`OptimizerState`].
 ///
 /// ```
-/// use curvature_autograd::Tensor;
+/// use curvature_autograd::{Tape, Tensor, Var};
 /// use curvature_optim::{AdaHessian, AdaHessianConfig, Optimizer};
 ///
 /// // f(w) = 1/2 sum d_i w_i^2, curvatures four orders of magnitude apart
@@ -49,7 +51,7 @@ use crate::{validate, OptimError, Optimizer, OptimizerState};
 /// let mut params = vec![Tensor::from_vec(vec![1.0, 1.0, 1.0], &[3])];
 /// let config = AdaHessianConfig { lr: 1.0, betas: (0.0, 0.0), eps: 0.0, ..Default::default() };
 /// let mut opt = AdaHessian::new(&params, config)?;
-/// let loss = |_: &Vec<Tensor<f64>>, tape: &curvature_autograd::Tape<f64>, p: &[curvature_autograd::Var<f64>]| {
+/// let loss = |_: &Vec<Tensor<f64>>, tape: &Tape<f64>, p: &[Var<f64>]| {
 ///     (&p[0].square() * &tape.constant(d.clone())).sum() * 0.5
 /// };
 /// opt.step(&mut params, loss)?;
@@ -213,12 +215,32 @@ fn splitmix64(x: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// The method and its hyperparameters, for logs: `adahessian (lr 0.15,
+/// betas (0.9, 0.999), eps 1e-4, weight decay 0, hessian power 1, update
+/// each 1, 1 sample per estimate)`.
+impl<T> fmt::Display for AdaHessian<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = &self.config;
+        write!(
+            f,
+            "adahessian (lr {}, betas ({}, {}), eps {:e}, weight decay {}, \
+             hessian power {}, update each {}, {} sample{} per estimate)",
+            c.lr,
+            c.betas.0,
+            c.betas.1,
+            c.eps,
+            c.weight_decay,
+            c.hessian_power,
+            c.update_each,
+            c.n_samples,
+            if c.n_samples == 1 { "" } else { "s" }
+        )
+    }
+}
+
 impl<T: Element> Optimizer<T> for AdaHessian<T> {
-    fn step<P, F>(&mut self, params: &mut P, loss: F) -> Result<T, OptimError>
-    where
-        P: Parameters<T> + ?Sized,
-        F: Fn(&P, &Tape<T>, &[Var<T>]) -> Var<T>,
-    {
+    fn step_objective(&mut self, objective: &mut dyn Objective<T>) -> Result<T, OptimError> {
+        let params = objective;
         let t = self.step + 1;
         // The state was sized at construction: even an empty one is binding.
         let count = params.parameters().len();
@@ -237,7 +259,7 @@ impl<T: Element> Optimizer<T> for AdaHessian<T> {
         let (value, grads) = {
             let tape = Tape::new();
             let vars = params.bind(&tape);
-            let out = loss(&*params, &tape, &vars);
+            let out = params.loss(&tape, &vars);
             let value = loss_value(&out, t)?;
             let refs: Vec<&Var<T>> = vars.iter().collect();
             let grads = if refresh {
