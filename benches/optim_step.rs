@@ -22,7 +22,7 @@ fn optimizer_steps(c: &mut Criterion) {
     let x = Tensor::<f32>::randn(&[BATCH, SIZES[0]], 0.0, 1.0, &mut rng);
     let labels: Vec<usize> = (0..BATCH).map(|_| rng.random_range(0..SIZES[3])).collect();
     let loss = |m: &Mlp<f32>, tape: &Tape<f32>, p: &[Var<f32>]| {
-        cross_entropy(&m.forward(p, &tape.constant(x.clone())), &labels)
+        cross_entropy(&m.forward(p, &tape.constant(&x)), &labels)
     };
 
     let mut model = Mlp::<f32>::new(&SIZES, Activation::Tanh, 0);

@@ -35,7 +35,7 @@ fn full_batch_loss(model: &Mlp<f32>, train: &Dataset<f32>) -> f32 {
         .into_iter()
         .map(|p| tape.constant(p))
         .collect();
-    let logits = model.forward(&params, &tape.constant(train.features().clone()));
+    let logits = model.forward(&params, &tape.constant(train.features()));
     cross_entropy(&logits, train.labels().expect("classes")).item()
 }
 

@@ -125,7 +125,7 @@ where
     let (tape, vars, y) = trace(f, inputs);
     let u = tape.var(Tensor::zeros(&y.shape()));
     let jt_u = tape.grad_graph(&(&y * &u).sum(), &vars);
-    let jv = tape.grad_many(&jt_u, tangents, &[&u]);
+    let jv = tape.grad_many(&jt_u, tangents, [&u]);
     (y.value(), jv.into_iter().next().expect("one input"))
 }
 

@@ -10,19 +10,18 @@
 //!
 //! // f(x) = sum(tanh(x)^2)
 //! let f = |_tape: &Tape<f64>, p: &[Var<f64>]| p[0].tanh().square().sum();
-//! let (value, grads) = functional::value_and_grad(f, &[x.clone()]);
-//! let hv = functional::hvp(f, &[x.clone()], &[v.clone()]);
-//! let h = functional::hessian(f, &[x.clone()]);
+//! let (value, grads) = functional::value_and_grad(f, [&x]);
+//! let hv = functional::hvp(f, [&x], [&v]);
+//! let h = functional::hessian(f, [&x]);
 //! assert_eq!(h.shape(), &[3, 3]);
 //! assert!((hv[0].get(&[1]) - h.get(&[1, 1])).abs() < 1e-12);
 //!
 //! // the same by hand on one tape
 //! let tape = Tape::new();
-//! let w = tape.var(x);
+//! let w = tape.var(&x);
 //! let y = w.tanh().square().sum();
-//! let g = tape.grad_graph(&y, &[&w]);          // recorded: differentiable again
-//! let gv = (&g[0] * &tape.constant(v)).sum();
-//! let hv2 = tape.grad(&gv, &[&w]);             // H v
+//! let g = tape.grad_graph(&y, [&w]);           // recorded: differentiable again
+//! let hv2 = tape.grad(&(&g[0] * &v).sum(), [&w]); // H v (a tensor operand is a constant)
 //! assert!(hv2[0].allclose(&hv[0], 1e-12, 1e-12));
 //! # let _ = (value, grads);
 //! ```

@@ -82,8 +82,8 @@ pub(crate) struct TapeInner<T> {
 /// let tape = Tape::new();
 /// let x = tape.var(Tensor::from_vec(vec![1.0_f64, 2.0], &[2]));
 /// let y = (&x * &x).sum();                 // y = x0^2 + x1^2
-/// let g = tape.grad_graph(&y, &[&x]);      // 2x, recorded on the tape
-/// let h = tape.grad(&g[0].sum(), &[&x]);   // d/dx sum(2x) = [2, 2]
+/// let g = tape.grad_graph(&y, [&x]);      // 2x, recorded on the tape
+/// let h = tape.grad(&g[0].sum(), [&x]);   // d/dx sum(2x) = [2, 2]
 /// assert_eq!(h[0].to_vec(), vec![2.0, 2.0]);
 /// ```
 pub struct Tape<T> {

@@ -67,9 +67,9 @@ fn an_infinite_gradient_born_in_sqrts_rule_is_reported_in_the_backward_phase() {
         let y = x.sqrt().sum();
         assert_eq!(tape.anomaly(), None, "the forward pass is finite");
         let g = if create_graph {
-            tape.grad_graph(&y, &[&x]).remove(0).value()
+            tape.grad_graph(&y, [&x]).remove(0).value()
         } else {
-            tape.grad(&y, &[&x]).remove(0)
+            tape.grad(&y, [&x]).remove(0)
         };
         assert!(g.as_slice()[0].is_infinite());
         assert_eq!(g.as_slice()[1], 0.25);
@@ -92,9 +92,9 @@ fn a_nan_born_in_a_second_derivative_is_reported_in_the_backward_phase() {
     tape.set_detect_anomaly(true);
     let x = tape.var(Tensor::from_vec(vec![0.0, 1.0], &[2]));
     let y = x.powf(1.5).sum();
-    let g = tape.grad_graph(&y, &[&x]);
+    let g = tape.grad_graph(&y, [&x]);
     assert_eq!(tape.anomaly(), None, "the first derivative is finite");
-    let _ = tape.grad(&g[0].sum(), &[&x]);
+    let _ = tape.grad(&g[0].sum(), [&x]);
     let anomaly = tape.anomaly().expect("x^-0.5 at 0 is infinite");
     assert_eq!(anomaly.op, "powf");
     assert_eq!(anomaly.phase, Phase::Backward { of: "powf" });
@@ -105,7 +105,7 @@ fn the_phase_returns_to_forward_after_a_backward_pass() {
     let tape = Tape::new();
     tape.set_detect_anomaly(true);
     let x = tape.var(Tensor::from_vec(vec![1.0, 2.0], &[2]));
-    let _ = tape.grad(&x.square().sum(), &[&x]);
+    let _ = tape.grad(&x.square().sum(), [&x]);
     assert_eq!(tape.anomaly(), None);
     let _ = x.neg().log();
     let anomaly = tape.anomaly().expect("log of negatives");
@@ -129,7 +129,7 @@ fn with_detection_off_nothing_is_recorded() {
     let x = tape.var(Tensor::from_vec(vec![-1.0_f64, 0.0], &[2]));
     let y = x.log();
     assert!(y.value().as_slice()[0].is_nan());
-    let _ = tape.grad(&x.abs().sqrt().sum(), &[&x]);
+    let _ = tape.grad(&x.abs().sqrt().sum(), [&x]);
     assert_eq!(tape.anomaly(), None);
 
     // switched off after being on: later anomalies are not recorded

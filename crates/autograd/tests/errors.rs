@@ -142,7 +142,7 @@ fn strict_grad_of_an_unused_input_is_an_unused_input_error() {
     let unused = leaf(&tape, &[3]);
     let y = x.exp().sum();
     let err = tape
-        .try_grad(&y, &[&x, &unused], &GradOptions::new().strict(true))
+        .try_grad(&y, [&x, &unused], &GradOptions::new().strict(true))
         .unwrap_err();
     assert_eq!(
         err,
@@ -154,15 +154,15 @@ fn strict_grad_of_an_unused_input_is_an_unused_input_error() {
     );
     // the same request without strict gives zeros
     let g = tape
-        .try_grad(&y, &[&x, &unused], &GradOptions::new())
+        .try_grad(&y, [&x, &unused], &GradOptions::new())
         .expect("not strict");
     assert_eq!(g[1], Tensor::zeros(&[3]));
     // and strict is satisfied when every input is used
     assert!(tape
-        .try_grad(&y, &[&x], &GradOptions::new().strict(true))
+        .try_grad(&y, [&x], &GradOptions::new().strict(true))
         .is_ok());
     let err = tape
-        .try_grad_graph(&y, &[&unused], &GradOptions::new().strict(true))
+        .try_grad_graph(&y, [&unused], &GradOptions::new().strict(true))
         .unwrap_err();
     assert!(matches!(err, Error::UnusedInput { index: 0, .. }));
 }
@@ -172,17 +172,17 @@ fn grad_of_a_non_scalar_output_without_a_seed_is_a_seed_error() {
     let tape = Tape::new();
     let x = leaf(&tape, &[2, 3]);
     let y = x.tanh();
-    match tape.try_grad(&y, &[&x], &GradOptions::new()) {
+    match tape.try_grad(&y, [&x], &GradOptions::new()) {
         Err(Error::Seed(message)) => assert!(message.contains("[2, 3]"), "{message}"),
         other => panic!("expected a seed error, got {other:?}"),
     }
-    match tape.try_grad_graph(&y, &[&x], &GradOptions::new()) {
+    match tape.try_grad_graph(&y, [&x], &GradOptions::new()) {
         Err(Error::Seed(_)) => {}
         other => panic!("expected a seed error, got {other:?}"),
     }
     // a seed of the wrong shape is a seed error too, naming both shapes
     let wrong = GradOptions::new().grad_output(Tensor::ones(&[3, 2]));
-    match tape.try_grad(&y, &[&x], &wrong) {
+    match tape.try_grad(&y, [&x], &wrong) {
         Err(Error::Seed(message)) => {
             assert!(
                 message.contains("[3, 2]") && message.contains("[2, 3]"),
@@ -194,7 +194,7 @@ fn grad_of_a_non_scalar_output_without_a_seed_is_a_seed_error() {
     // with a seed of the output's shape it is a vector-Jacobian product
     let seed = Tensor::full(&[2, 3], 2.0);
     let g = tape
-        .try_grad(&y, &[&x], &GradOptions::new().grad_output(seed))
+        .try_grad(&y, [&x], &GradOptions::new().grad_output(seed))
         .expect("seed of the output's shape");
     let expected = 2.0 * (1.0 - 1.0_f64.tanh().powi(2));
     assert!(g[0].to_vec().iter().all(|&d| (d - expected).abs() < 1e-15));
@@ -205,7 +205,7 @@ fn grad_of_a_non_scalar_output_without_a_seed_is_a_seed_error() {
 fn grad_of_a_non_scalar_output_panics_in_the_infallible_form() {
     let tape = Tape::new();
     let x = leaf(&tape, &[2]);
-    let _ = tape.grad(&x.exp(), &[&x]);
+    let _ = tape.grad(&x.exp(), [&x]);
 }
 
 /// The panic message of `f`, which must panic.
@@ -273,13 +273,13 @@ fn grad_with_respect_to_a_var_of_another_tape_panics_naming_both_tapes() {
     let stranger = leaf(&second, &[2]);
     let (nx, ns) = (tape_number(&x), tape_number(&stranger));
     let message = panic_message(|| {
-        let _ = first.grad(&y, &[&stranger]);
+        let _ = first.grad(&y, [&stranger]);
     });
     assert!(message.starts_with("grad:"), "{message}");
     assert!(message.contains(&nx) && message.contains(&ns), "{message}");
     // asking one tape for the gradient of another tape's output
     let message = panic_message(|| {
-        let _ = second.grad(&y, &[&x]);
+        let _ = second.grad(&y, [&x]);
     });
     assert!(message.starts_with("grad:"), "{message}");
     assert!(message.contains(&nx) && message.contains(&ns), "{message}");
@@ -293,7 +293,7 @@ fn grad_many_with_a_seed_of_the_wrong_shape_names_the_output_and_both_shapes() {
     let tape = Tape::new();
     let x = leaf(&tape, &[2]);
     let (a, b) = (x.square(), x.exp());
-    let _ = tape.grad_many(&[&a, &b], &[Tensor::ones(&[2]), Tensor::ones(&[3])], &[&x]);
+    let _ = tape.grad_many(&[&a, &b], &[Tensor::ones(&[2]), Tensor::ones(&[3])], [&x]);
 }
 
 #[test]
@@ -305,9 +305,9 @@ fn grad_many_equals_grad_of_the_seeded_sum() {
         Tensor::from_vec(vec![1.0, -2.0, 0.5], &[3]),
         Tensor::scalar(3.0),
     );
-    let many = tape.grad_many(&[&a, &b], &[va.clone(), vb.clone()], &[&x]);
+    let many = tape.grad_many(&[&a, &b], &[va.clone(), vb.clone()], [&x]);
     let seeded = (&a * &tape.constant(va)).sum() + (&b * &tape.constant(vb)).sum();
-    let one = tape.grad(&seeded, &[&x]);
+    let one = tape.grad(&seeded, [&x]);
     assert!(
         many[0].allclose(&one[0], 1e-14, 1e-14),
         "{:?} vs {:?}",

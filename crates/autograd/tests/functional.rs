@@ -214,10 +214,10 @@ fn inputs_recorded_after_the_output_get_zero_gradient() {
     let x = tape.var(randn(&[3], 1));
     let y = x.square().sum();
     let later = tape.var(randn(&[2], 2));
-    let g = tape.grad(&y, &[&x, &later]);
+    let g = tape.grad(&y, [&x, &later]);
     assert_eq!(g[0].to_vec(), x.value().map(|v| 2.0 * v).to_vec());
     assert_eq!(g[1], Tensor::zeros(&[2]));
-    let strict = tape.try_grad(&y, &[&later], &GradOptions::new().strict(true));
+    let strict = tape.try_grad(&y, [&later], &GradOptions::new().strict(true));
     assert!(strict.is_err());
 }
 
@@ -227,11 +227,11 @@ fn the_gradient_of_a_linear_function_differentiates_to_zero() {
     let tape = Tape::new();
     let x = tape.var(randn(&[3], 1));
     let y = (&x * &tape.constant(&c)).sum();
-    let g = tape.grad_graph(&y, &[&x]);
+    let g = tape.grad_graph(&y, [&x]);
     assert_eq!(g[0].value(), c);
-    let again = tape.grad(&g[0].sum(), &[&x]);
+    let again = tape.grad(&g[0].sum(), [&x]);
     assert_eq!(again[0], Tensor::zeros(&[3]));
-    let third = tape.grad_graph(&g[0].square().sum(), &[&x]);
+    let third = tape.grad_graph(&g[0].square().sum(), [&x]);
     assert_eq!(third[0].value(), Tensor::zeros(&[3]));
 
     let linear = |tape: &Tape<f64>, p: &[Var<f64>]| {
@@ -260,7 +260,7 @@ fn derivatives_of_any_order_come_from_repeated_grad_graph() {
         |x| x.cos(),
     ];
     for (order, derivative) in expected.iter().enumerate() {
-        d = tape.grad_graph(&d.sum(), &[&x]).remove(0);
+        d = tape.grad_graph(&d.sum(), [&x]).remove(0);
         let want: Vec<f64> = x0.to_vec().into_iter().map(derivative).collect();
         assert!(
             max_abs_diff(&d.value().to_vec(), &want) < 1e-14,
@@ -276,7 +276,7 @@ fn gradient_with_respect_to_an_intermediate_value() {
     let x = tape.var(randn(&[3], 1));
     let h = x.tanh();
     let y = h.square().sum();
-    let g = tape.grad(&y, &[&h, &x]);
+    let g = tape.grad(&y, [&h, &x]);
     let hv = h.value().to_vec();
     assert!(
         max_abs_diff(
@@ -295,7 +295,7 @@ fn values_computed_under_no_grad_are_constants() {
     let frozen = tape.no_grad(|| x.square());
     assert!(!frozen.requires_grad());
     assert!(x.square().requires_grad());
-    let g = tape.grad(&(&frozen * &x).sum(), &[&x]);
+    let g = tape.grad(&(&frozen * &x).sum(), [&x]);
     assert_eq!(g[0], x.value().square());
 }
 

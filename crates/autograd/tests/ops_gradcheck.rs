@@ -445,7 +445,7 @@ fn fused_tanh_and_sigmoid_rules_are_correct_to_second_order() {
         "gradient of tanh, differentiated",
         |tape, p| {
             let y = p[0].tanh();
-            let g = tape.grad_graph(&y.square().sum(), &[&p[0]]).remove(0);
+            let g = tape.grad_graph(&y.square().sum(), [&p[0]]).remove(0);
             g.sin()
         },
         &[randn(&[4], 4)],

@@ -27,7 +27,7 @@ fn grad_without_graph_returns_the_tape_to_its_mark() {
     // also when the request fails
     let unused = tape.var(Tensor::zeros(&[2]));
     let mark = tape.len();
-    let err = tape.try_grad(&y, &[&unused], &GradOptions::new().strict(true));
+    let err = tape.try_grad(&y, [&unused], &GradOptions::new().strict(true));
     assert!(err.is_err());
     assert_eq!(tape.len(), mark);
 }

@@ -210,9 +210,9 @@ mod tests {
         let v = tape.var(&x);
         let loss = cross_entropy(&v, &labels);
         assert!((loss.item() - (2001.0 + (1.0 + (-1f64).exp()).ln()) / 2.0).abs() < 1e-9);
-        let g = tape.grad_graph(&loss, &[&v]);
+        let g = tape.grad_graph(&loss, [&v]);
         assert!(g[0].value().all_finite());
-        let h = tape.grad(&g[0].sum(), &[&v]);
+        let h = tape.grad(&g[0].sum(), [&v]);
         assert!(h[0].all_finite());
         let f = |_: &Tape<f64>, p: &[Var<f64>]| cross_entropy(&p[0], &labels);
         let options = CheckOptions::default();

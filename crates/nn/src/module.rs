@@ -23,7 +23,7 @@ use curvature_autograd::{Element, Parameters, Tape, Tensor, Var};
 /// let x = tape.constant(Tensor::ones(&[4, 3]));
 /// let y = layer.forward(&params, &x);
 /// assert_eq!(y.shape().as_slice(), &[4, 2]);
-/// let grads = tape.grad(&y.sum(), &[&params[0], &params[1]]);
+/// let grads = tape.grad(&y.sum(), [&params[0], &params[1]]);
 /// assert_eq!(grads[0].shape(), &[2, 3]);
 /// ```
 pub trait Module<T: Element>: Parameters<T> {

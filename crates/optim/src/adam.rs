@@ -218,7 +218,7 @@ impl<T: Element> AdamCore<T> {
 /// let mut loss = f64::INFINITY;
 /// for _ in 0..500 {
 ///     loss = adam.step(&mut params, |_, tape, p| {
-///         (&p[0] - &tape.constant(target.clone())).square().sum()
+///         (&p[0] - &tape.constant(&target)).square().sum()
 ///     })?;
 /// }
 /// assert!(loss < 1e-6, "{loss}");

@@ -32,7 +32,7 @@ use curvature_autograd::{Element, Parameters, Tape, Tensor, Var};
 ///
 /// impl Objective<f64> for LeastSquares {
 ///     fn loss(&self, tape: &Tape<f64>, p: &[Var<f64>]) -> Var<f64> {
-///         let r = &tape.constant(self.a.clone()).matmul(&p[0]) - &tape.constant(self.b.clone());
+///         let r = &tape.constant(&self.a).matmul(&p[0]) - &tape.constant(&self.b);
 ///         r.square().sum()
 ///     }
 /// }

@@ -323,8 +323,7 @@ pub(crate) fn loss_and_gradients<T: Element>(
     let vars = objective.bind(&tape);
     let out = objective.loss(&tape, &vars);
     let value = loss_value(&out, step)?;
-    let refs: Vec<&Var<T>> = vars.iter().collect();
-    let grads = tape.grad(&out, &refs);
+    let grads = tape.grad(&out, &vars);
     check_finite(objective, &grads, "gradient", step)?;
     Ok((value, grads))
 }

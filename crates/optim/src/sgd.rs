@@ -87,7 +87,7 @@ impl SgdConfig {
 /// let mut sgd = Sgd::new(SgdConfig { momentum: 0.9, ..SgdConfig::new(0.02) })?;
 /// for _ in 0..300 {
 ///     sgd.step(&mut params, |_, tape, p| {
-///         (&p[0].square() * &tape.constant(weights.clone())).sum()
+///         (&p[0].square() * &tape.constant(&weights)).sum()
 ///     })?;
 /// }
 /// assert!(params[0].as_slice().iter().all(|x| x.abs() < 1e-4));

@@ -14,7 +14,7 @@ fn dense_quadratic(a: Vec<f64>, n: usize) -> impl LossFn<f64> {
     let a = Tensor::from_vec(a, &[n, n]);
     move |_, tape, p| {
         let w = p[0].reshape(&[n, 1]);
-        w.t().matmul(&tape.constant(a.clone())).matmul(&w).sum() * 0.5
+        w.t().matmul(&tape.constant(&a)).matmul(&w).sum() * 0.5
     }
 }
 
@@ -53,7 +53,7 @@ fn betas_zero_power_one_lr_one_eps_zero_reaches_a_separable_minimum_in_one_step_
 fn one_newton_step_also_holds_in_f32() {
     let d = Tensor::<f32>::from_vec(vec![2.0, 40.0, 900.0], &[3]);
     let f = move |_: &Vec<Tensor<f32>>, tape: &Tape<f32>, p: &[Var<f32>]| {
-        (&p[0].square() * &tape.constant(d.clone())).sum() * 0.5
+        (&p[0].square() * &tape.constant(&d)).sum() * 0.5
     };
     for seed in 0..20 {
         let mut params = vec![Tensor::<f32>::from_vec(vec![1.0, -3.0, 0.5], &[3])];
@@ -149,7 +149,7 @@ fn signed_draws_average_to_the_hessian_diagonal_not_its_row_sums() {
     let a = Tensor::from_vec(A.to_vec(), &[3, 3]);
     let f = move |tape: &Tape<f64>, p: &[Var<f64>]| {
         let w = p[0].reshape(&[3, 1]);
-        w.t().matmul(&tape.constant(a.clone())).matmul(&w).sum() * 0.5
+        w.t().matmul(&tape.constant(&a)).matmul(&w).sum() * 0.5
     };
     let h = functional::hutchinson_diagonal(&f, &[Tensor::zeros(&[3])], 4000, &mut seeded_rng(1));
     for (h, m) in h[0].as_slice().iter().zip(&m) {
@@ -250,10 +250,10 @@ fn averaging_over_axes_and_blocks_gives_the_expected_means() {
         Tensor::from_vec(bias_c.clone(), &[5]),
         Tensor::from_vec(mat_c.clone(), &[3, 4]),
     ];
-    let f = move |_: &Vec<Tensor<f64>>, tape: &Tape<f64>, p: &[Var<f64>]| {
+    let f = move |_: &Vec<Tensor<f64>>, _: &Tape<f64>, p: &[Var<f64>]| {
         p.iter()
             .zip(&cs)
-            .map(|(w, c)| (&w.square() * &tape.constant(c.clone())).sum() * 0.5)
+            .map(|(w, c)| (w.square() * c).sum() * 0.5)
             .reduce(|a, b| a + b)
             .unwrap()
     };

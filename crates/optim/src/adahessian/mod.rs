@@ -52,7 +52,7 @@ use crate::{validate, Objective, OptimError, Optimizer, OptimizerState};
 /// let config = AdaHessianConfig { lr: 1.0, betas: (0.0, 0.0), eps: 0.0, ..Default::default() };
 /// let mut opt = AdaHessian::new(&params, config)?;
 /// let loss = |_: &Vec<Tensor<f64>>, tape: &Tape<f64>, p: &[Var<f64>]| {
-///     (&p[0].square() * &tape.constant(d.clone())).sum() * 0.5
+///     (&p[0].square() * &tape.constant(&d)).sum() * 0.5
 /// };
 /// opt.step(&mut params, loss)?;
 /// // one Newton step: at the minimum, whatever z was drawn
@@ -138,10 +138,9 @@ impl<T: Element> AdaHessian<T> {
 
     /// Fills `self.draws` with the mean of `z ⊙ Hz` over `n_samples`
     /// Rademacher draws, given the gradient with its graph kept.
-    fn hutchinson(&mut self, tape: &Tape<T>, grads: &[Var<T>], vars: &[&Var<T>], t: u64) {
+    fn hutchinson(&mut self, tape: &Tape<T>, grads: &[Var<T>], vars: &[Var<T>], t: u64) {
         let mut rng = self.rng_for_step(t);
         let n = self.config.n_samples;
-        let grad_refs: Vec<&Var<T>> = grads.iter().collect();
         for s in 0..n {
             let zs: Vec<Tensor<T>> = self
                 .exp_avg
@@ -150,7 +149,7 @@ impl<T: Element> AdaHessian<T> {
                 .collect();
             // Hz = ∇<g, z>: one more reverse sweep through the recorded
             // gradient, seeded with z (the vector-Jacobian product of g)
-            let hzs = tape.grad_many(&grad_refs, &zs, vars);
+            let hzs = tape.grad_many(grads, &zs, vars);
             self.hvp_count += 1;
             for ((acc, z), hz) in self.draws.iter_mut().zip(&zs).zip(&hzs) {
                 for ((a, &z), &hz) in acc.iter_mut().zip(z.as_slice()).zip(hz.as_slice()) {
@@ -261,15 +260,14 @@ impl<T: Element> Optimizer<T> for AdaHessian<T> {
             let vars = params.bind(&tape);
             let out = params.loss(&tape, &vars);
             let value = loss_value(&out, t)?;
-            let refs: Vec<&Var<T>> = vars.iter().collect();
             let grads = if refresh {
-                let g = tape.grad_graph(&out, &refs);
+                let g = tape.grad_graph(&out, &vars);
                 let values: Vec<Tensor<T>> = g.iter().map(Var::value).collect();
                 check_finite(&*params, &values, "gradient", t)?;
-                self.hutchinson(&tape, &g, &refs, t);
+                self.hutchinson(&tape, &g, &vars, t);
                 values
             } else {
-                let g = tape.grad(&out, &refs);
+                let g = tape.grad(&out, &vars);
                 check_finite(&*params, &g, "gradient", t)?;
                 g
             };

@@ -29,7 +29,7 @@ pub fn beale(_: &Vec<Tensor<f64>>, _: &Tape<f64>, p: &[Var<f64>]) -> Var<f64> {
 
 /// `f(w) = 1/2 sum d_i w_i^2` as a closure.
 pub fn separable_quadratic(d: Tensor<f64>) -> impl LossFn<f64> {
-    move |_, tape, p| (&p[0].square() * &tape.constant(d.clone())).sum() * 0.5
+    move |_, tape, p| (&p[0].square() * &tape.constant(&d)).sum() * 0.5
 }
 
 /// Two Gaussian blobs in the plane (centres (-2, 0) and (2, 0), unit
@@ -76,8 +76,8 @@ pub fn mlp_params<T: curvature_autograd::Element>(
 /// The mean logistic loss of the MLP (`softplus(o) - y o`, from logits).
 pub fn mlp_loss<T: curvature_autograd::Element>(x: Tensor<T>, y: Tensor<T>) -> impl LossFn<T> {
     move |_, tape, p| {
-        let x = tape.constant(x.clone());
-        let y = tape.constant(y.clone());
+        let x = tape.constant(&x);
+        let y = tape.constant(&y);
         let h = (&x.matmul_nt(&p[0]) + &p[1]).tanh();
         let logits = &h.matmul_nt(&p[2]) + &p[3];
         (&logits.softplus() - &(&y * &logits)).mean()
