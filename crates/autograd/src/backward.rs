@@ -82,7 +82,9 @@ impl<T: Element> Tape<T> {
         let grads = self
             .seed(output, options)
             .and_then(|seed| self.sweep(&[output], vec![seed], inputs, options.strict, false));
-        let values = grads.map(|gs| gs.iter().map(Var::value).collect());
+        // plain contiguous tensors for users (a gradient can be a view, e.g.
+        // the broadcast ones of a sum); no copy when it already is one
+        let values = grads.map(|gs| gs.iter().map(|g| g.value().contiguous()).collect());
         // Every node past `mark` was made by this sweep with recording off.
         self.inner.nodes.borrow_mut().truncate(mark);
         values
@@ -148,7 +150,7 @@ impl<T: Element> Tape<T> {
         let grads = self
             .sweep(outputs, grad_outputs.to_vec(), inputs, false, false)
             .expect("not strict");
-        let values = grads.iter().map(Var::value).collect();
+        let values = grads.iter().map(|g| g.value().contiguous()).collect();
         // Every node past `mark` was made by this sweep with recording off.
         self.inner.nodes.borrow_mut().truncate(mark);
         values

@@ -69,7 +69,7 @@ where
     let (tape, vars, y) = trace(f, inputs);
     let refs: Vec<&Var<T>> = vars.iter().collect();
     let grads = tape.grad(&y, &refs);
-    (y.value(), grads)
+    (y.value().contiguous(), grads)
 }
 
 /// The vector-Jacobian product `v^T J` of a (tensor-valued) function, with
@@ -84,7 +84,7 @@ where
     let grads = tape
         .try_grad(&y, &refs, &options)
         .unwrap_or_else(|e| panic!("vjp: {e}"));
-    (y.value(), grads)
+    (y.value().contiguous(), grads)
 }
 
 /// The Jacobian-vector product `J v` with the function's value, by the
@@ -105,7 +105,10 @@ where
     let jt_u = tape.grad_graph(&(&y * &u).sum(), &refs);
     let jt_u_refs: Vec<&Var<T>> = jt_u.iter().collect();
     let jv = tape.grad_many(&jt_u_refs, tangents, &[&u]);
-    (y.value(), jv.into_iter().next().expect("one input"))
+    (
+        y.value().contiguous(),
+        jv.into_iter().next().expect("one input"),
+    )
 }
 
 /// The Hessian-vector product `H v` of a scalar function: reverse over

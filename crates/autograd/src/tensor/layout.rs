@@ -1,42 +1,9 @@
-//! Layout ops: reshape, broadcast, transpose, concat, narrow, gather/scatter.
+//! Layout ops: views (reshape, broadcast, transpose, permute, narrow,
+//! unsqueeze, squeeze) and copies (concat, index_select, gather/scatter).
 
 use super::Tensor;
-use crate::shape::{broadcast_strides, broadcasts_to, check_dim, contiguous_strides, numel};
+use crate::shape::{broadcasts_to, check_dim, expand_strides, numel, reshape_strides};
 use crate::{Element, Shape};
-
-/// Reads `src` through `strides` in the order of `out_shape` (row-major).
-fn strided_copy<T: Copy>(src: &[T], strides: &[usize], out_shape: &[usize]) -> Vec<T> {
-    let n = numel(out_shape);
-    let mut out = Vec::with_capacity(n);
-    if out_shape.is_empty() {
-        out.push(src[0]);
-        return out;
-    }
-    if n == 0 {
-        return out;
-    }
-    let last = out_shape.len() - 1;
-    let (inner, step) = (out_shape[last], strides[last]);
-    let mut index = Shape::from_elem(0, last);
-    let mut offset = 0usize;
-    for _ in 0..n / inner {
-        match step {
-            0 => out.extend(std::iter::repeat_n(src[offset], inner)),
-            1 => out.extend_from_slice(&src[offset..offset + inner]),
-            _ => out.extend((0..inner).map(|j| src[offset + j * step])),
-        }
-        for d in (0..last).rev() {
-            index[d] += 1;
-            offset += strides[d];
-            if index[d] < out_shape[d] {
-                break;
-            }
-            offset -= strides[d] * out_shape[d];
-            index[d] = 0;
-        }
-    }
-    out
-}
 
 /// `(outer, size, inner)`: the element counts before, along and after `dim`.
 fn split_at_dim(shape: &[usize], dim: usize) -> (usize, usize, usize) {
@@ -48,8 +15,21 @@ fn split_at_dim(shape: &[usize], dim: usize) -> (usize, usize, usize) {
 }
 
 impl<T: Copy> Tensor<T> {
-    /// The same elements viewed with another shape of the same element
-    /// count (no copy). Panics, naming both shapes, otherwise.
+    /// The same elements in the same row-major order with another shape of
+    /// the same element count. A view sharing the storage (O(1)) whenever
+    /// the layout allows, always for a contiguous tensor (PyTorch's rule:
+    /// also for a transposed or broadcast view whose merged dimensions stay
+    /// evenly spaced); otherwise a contiguous copy, as PyTorch's `reshape`.
+    /// Panics, naming both shapes, when the element counts differ.
+    ///
+    /// ```
+    /// use curvature_autograd::Tensor;
+    /// let a = Tensor::from_vec((0..6).map(f64::from).collect(), &[2, 3]);
+    /// assert!(a.reshape(&[3, 2]).shares_storage(&a));      // a view
+    /// let t = a.t().reshape(&[6]);                          // must copy
+    /// assert!(!t.shares_storage(&a));
+    /// assert_eq!(t.to_vec(), vec![0.0, 3.0, 1.0, 4.0, 2.0, 5.0]);
+    /// ```
     pub fn reshape(&self, shape: &[usize]) -> Self {
         assert_eq!(
             numel(shape),
@@ -58,14 +38,29 @@ impl<T: Copy> Tensor<T> {
             self.shape(),
             self.numel()
         );
-        Self {
-            data: self.data.clone(),
-            shape: Shape::from_slice(shape),
+        let shape = Shape::from_slice(shape);
+        let strides = if self.is_contiguous() {
+            Some(crate::shape::contiguous_strides(&shape))
+        } else {
+            reshape_strides(self.shape(), self.strides(), &shape)
+        };
+        match strides {
+            Some(strides) => self.view(shape, strides, self.offset),
+            None => Self::from_parts(self.to_vec(), shape),
         }
     }
 
     /// Expands size-1 (and missing leading) dimensions to `shape`, as
-    /// PyTorch's `expand` but materialised. Panics when it cannot.
+    /// PyTorch's `expand`: a view with stride 0 along every expanded
+    /// dimension, no copy. Panics when it cannot.
+    ///
+    /// ```
+    /// use curvature_autograd::Tensor;
+    /// let col = Tensor::from_vec(vec![1.0_f32, 2.0], &[2, 1]);
+    /// let b = col.broadcast_to(&[2, 3]);
+    /// assert_eq!(b.strides(), &[1, 0]);
+    /// assert_eq!(b.to_vec(), vec![1.0, 1.0, 1.0, 2.0, 2.0, 2.0]);
+    /// ```
     pub fn broadcast_to(&self, shape: &[usize]) -> Self {
         assert!(
             broadcasts_to(self.shape(), shape),
@@ -75,28 +70,87 @@ impl<T: Copy> Tensor<T> {
         if self.shape() == shape {
             return self.clone();
         }
-        let strides = broadcast_strides(self.shape(), shape);
-        Self::from_parts(
-            strided_copy(self.as_slice(), &strides, shape),
-            Shape::from_slice(shape),
-        )
+        let strides = expand_strides(self.shape(), self.strides(), shape);
+        self.view(Shape::from_slice(shape), strides, self.offset)
     }
 
-    /// Swaps dimensions `d0` and `d1`.
+    /// Swaps dimensions `d0` and `d1`: a view, no copy.
     pub fn transpose(&self, d0: usize, d1: usize) -> Self {
         check_dim("transpose", d0, self.shape());
         check_dim("transpose", d1, self.shape());
         if d0 == d1 {
             return self.clone();
         }
-        let mut strides = contiguous_strides(self.shape());
-        let mut shape = Shape::from_slice(self.shape());
+        let (mut shape, mut strides) = (self.shape.clone(), self.strides.clone());
         strides.swap(d0, d1);
         shape.swap(d0, d1);
-        Self::from_parts(strided_copy(self.as_slice(), &strides, &shape), shape)
+        self.view(shape, strides, self.offset)
     }
 
-    /// The transpose of a 2-D tensor. Panics for other ranks.
+    /// The dimensions reordered: dimension `i` of the result is dimension
+    /// `dims[i]` of `self` (PyTorch's `permute`); a view, no copy. Panics
+    /// when `dims` is not a permutation of `0..ndim`.
+    ///
+    /// ```
+    /// use curvature_autograd::Tensor;
+    /// let a = Tensor::from_vec((0..24).map(f64::from).collect(), &[2, 3, 4]);
+    /// let p = a.permute(&[2, 0, 1]);
+    /// assert_eq!(p.shape(), &[4, 2, 3]);
+    /// assert_eq!(p.get(&[3, 1, 2]), a.get(&[1, 2, 3]));
+    /// assert!(p.shares_storage(&a));
+    /// ```
+    pub fn permute(&self, dims: &[usize]) -> Self {
+        let mut seen = vec![false; self.ndim()];
+        let ok = dims.len() == self.ndim()
+            && dims
+                .iter()
+                .all(|&d| d < seen.len() && !std::mem::replace(&mut seen[d], true));
+        assert!(
+            ok,
+            "permute: {dims:?} is not a permutation of the dimensions of shape {:?}",
+            self.shape()
+        );
+        let shape = dims.iter().map(|&d| self.shape[d]).collect();
+        let strides = dims.iter().map(|&d| self.strides[d]).collect();
+        self.view(shape, strides, self.offset)
+    }
+
+    /// Inserts a dimension of size 1 at `dim` (`0..=ndim`): a view.
+    pub fn unsqueeze(&self, dim: usize) -> Self {
+        assert!(
+            dim <= self.ndim(),
+            "unsqueeze: dimension {dim} is out of range for shape {:?}",
+            self.shape()
+        );
+        let (mut shape, mut strides) = (self.shape.clone(), self.strides.clone());
+        // any stride works for a size-1 dimension; this one keeps a
+        // contiguous tensor's strides row-major
+        let stride = if dim < self.ndim() {
+            self.shape[dim] * self.strides[dim]
+        } else {
+            1
+        };
+        shape.insert(dim, 1);
+        strides.insert(dim, stride);
+        self.view(shape, strides, self.offset)
+    }
+
+    /// Removes dimension `dim`, which must have size 1: a view.
+    pub fn squeeze(&self, dim: usize) -> Self {
+        check_dim("squeeze", dim, self.shape());
+        assert_eq!(
+            self.shape[dim],
+            1,
+            "squeeze: dimension {dim} of shape {:?} is not 1",
+            self.shape()
+        );
+        let (mut shape, mut strides) = (self.shape.clone(), self.strides.clone());
+        shape.remove(dim);
+        strides.remove(dim);
+        self.view(shape, strides, self.offset)
+    }
+
+    /// The transpose of a 2-D tensor (a view). Panics for other ranks.
     pub fn t(&self) -> Self {
         assert_eq!(
             self.ndim(),
@@ -129,9 +183,10 @@ impl<T: Copy> Tensor<T> {
             shape[dim] += t.shape()[dim];
         }
         let (outer, _, inner) = split_at_dim(&shape, dim);
+        let parts: Vec<Self> = tensors.iter().map(|t| t.contiguous()).collect();
         let mut data = Vec::with_capacity(numel(&shape));
         for o in 0..outer {
-            for t in tensors {
+            for t in &parts {
                 let chunk = t.shape()[dim] * inner;
                 data.extend_from_slice(&t.as_slice()[o * chunk..(o + 1) * chunk]);
             }
@@ -139,30 +194,32 @@ impl<T: Copy> Tensor<T> {
         Self::from_parts(data, shape)
     }
 
-    /// The slice `start..start + len` along `dim`.
+    /// The slice `start..start + len` along `dim`: a view, no copy.
     pub fn narrow(&self, dim: usize, start: usize, len: usize) -> Self {
         check_dim("narrow", dim, self.shape());
-        let (outer, size, inner) = split_at_dim(self.shape(), dim);
+        let size = self.shape[dim];
         assert!(
             start + len <= size,
             "narrow: range {start}..{} is out of bounds for dimension {dim} of shape {:?}",
             start + len,
             self.shape()
         );
-        let mut data = Vec::with_capacity(outer * len * inner);
-        for o in 0..outer {
-            let base = (o * size + start) * inner;
-            data.extend_from_slice(&self.as_slice()[base..base + len * inner]);
-        }
-        let mut shape = Shape::from_slice(self.shape());
+        let mut shape = self.shape.clone();
         shape[dim] = len;
-        Self::from_parts(data, shape)
+        // an empty slice keeps the old offset, so it never points past the storage
+        let offset = if len == 0 {
+            self.offset
+        } else {
+            self.offset + start * self.strides[dim]
+        };
+        self.view(shape, self.strides.clone(), offset)
     }
 
     /// The rows (entries along `dim`) at `indices`, in that order.
     pub fn index_select(&self, dim: usize, indices: &[usize]) -> Self {
         check_dim("index_select", dim, self.shape());
         let (outer, size, inner) = split_at_dim(self.shape(), dim);
+        let this = self.contiguous();
         let mut data = Vec::with_capacity(outer * indices.len() * inner);
         for o in 0..outer {
             for &i in indices {
@@ -172,7 +229,7 @@ impl<T: Copy> Tensor<T> {
                     self.shape()
                 );
                 let base = (o * size + i) * inner;
-                data.extend_from_slice(&self.as_slice()[base..base + inner]);
+                data.extend_from_slice(&this.as_slice()[base..base + inner]);
             }
         }
         let mut shape = Shape::from_slice(self.shape());
@@ -198,7 +255,7 @@ impl<T: Copy> Tensor<T> {
             self.shape()
         );
         let size = self.shape()[dim];
-        if let Some(&bad) = index.as_slice().iter().find(|&&i| i >= size) {
+        if let Some(&bad) = index.contiguous().as_slice().iter().find(|&&i| i >= size) {
             panic!(
                 "{op}: index {bad} is out of range for dimension {dim} of shape {:?}",
                 self.shape()
@@ -222,8 +279,8 @@ impl<T: Element> Tensor<T> {
         self.check_gather_index("gather", dim, index);
         let (outer, size, inner) = split_at_dim(self.shape(), dim);
         let k = index.shape()[dim];
-        let src = self.as_slice();
-        let idx = index.as_slice();
+        let (this, index) = (self.contiguous(), index.contiguous());
+        let (src, idx) = (this.as_slice(), index.as_slice());
         let mut data = Vec::with_capacity(index.numel());
         for o in 0..outer {
             for j in 0..k {
@@ -251,7 +308,8 @@ impl<T: Element> Tensor<T> {
         let (outer, size, inner) = split_at_dim(shape, dim);
         let k = index.shape()[dim];
         let mut data = out.into_vec();
-        let (src, idx) = (self.as_slice(), index.as_slice());
+        let (this, index) = (self.contiguous(), index.contiguous());
+        let (src, idx) = (this.as_slice(), index.as_slice());
         for o in 0..outer {
             for j in 0..k {
                 for i in 0..inner {

@@ -1,19 +1,41 @@
 //! Reductions: sums to a (broadcast-compatible) shape, along a dim, and max.
 
-use super::Tensor;
+use super::{simd, strided, Tensor};
 use crate::shape::{broadcast_strides, broadcasts_to, check_dim, numel, without_dim as squeeze};
 use crate::{Element, Shape};
 
 impl<T: Element> Tensor<T> {
+    /// The sum of all elements (of any view), in row-major order.
+    fn total(&self) -> T {
+        if self.is_contiguous() {
+            return self.as_slice().iter().copied().sum();
+        }
+        let mut out = [T::zero()];
+        let none = Shape::from_elem(0, self.ndim());
+        simd::dispatch(
+            #[inline(always)]
+            || {
+                strided::accumulate_strided(
+                    &mut out,
+                    &none,
+                    (&self.data, self.offset, &self.strides),
+                    &self.shape,
+                    T::zero(),
+                )
+            },
+        );
+        out[0]
+    }
+
     /// The sum of all elements, as a scalar tensor of shape `[]`.
     pub fn sum(&self) -> Self {
-        Self::scalar(self.as_slice().iter().copied().sum())
+        Self::scalar(self.total())
     }
 
     /// The mean of all elements, as a scalar tensor of shape `[]`.
     pub fn mean(&self) -> Self {
         let n = T::from_f64(self.numel() as f64);
-        Self::scalar(self.as_slice().iter().copied().sum::<T>() / n)
+        Self::scalar(self.total() / n)
     }
 
     /// Sums the dimensions along which `shape` was broadcast to this
@@ -31,42 +53,21 @@ impl<T: Element> Tensor<T> {
         }
         let mut out = vec![T::zero(); numel(shape)];
         if out.len() == 1 {
-            out[0] = self.as_slice().iter().copied().sum();
+            out[0] = self.total();
             return Self::from_parts(out, Shape::from_slice(shape));
         }
-        let full = self.shape();
-        let strides = broadcast_strides(shape, full);
-        let rank = full.len();
-        let last = rank - 1;
-        let inner = full[last];
-        if inner == 0 || self.numel() == 0 {
-            return Self::from_parts(out, Shape::from_slice(shape));
-        }
-        let step = strides[last];
-        let data = self.as_slice();
-        super::simd::dispatch(
+        // `out` read as the full shape: stride 0 along the summed dimensions
+        let out_strides = broadcast_strides(shape, self.shape());
+        simd::dispatch(
             #[inline(always)]
             || {
-                let mut index = Shape::from_elem(0, last);
-                let mut offset = 0usize;
-                for row in data.chunks_exact(inner) {
-                    if step == 0 {
-                        out[offset] += row.iter().copied().fold(T::zero(), |acc, x| acc + x);
-                    } else {
-                        for (o, &x) in out[offset..offset + inner].iter_mut().zip(row) {
-                            *o += x;
-                        }
-                    }
-                    for d in (0..last).rev() {
-                        index[d] += 1;
-                        offset += strides[d];
-                        if index[d] < full[d] {
-                            break;
-                        }
-                        offset -= strides[d] * full[d];
-                        index[d] = 0;
-                    }
-                }
+                strided::accumulate_strided(
+                    &mut out,
+                    &out_strides,
+                    (&self.data, self.offset, &self.strides),
+                    &self.shape,
+                    T::zero(),
+                )
             },
         );
         Self::from_parts(out, Shape::from_slice(shape))
@@ -103,7 +104,8 @@ impl<T: Element> Tensor<T> {
         );
         let inner: usize = shape[dim + 1..].iter().product();
         let outer: usize = shape[..dim].iter().product();
-        let data = self.as_slice();
+        let this = self.contiguous();
+        let data = this.as_slice();
         let mut out = Vec::with_capacity(outer * inner);
         for o in 0..outer {
             for i in 0..inner {
