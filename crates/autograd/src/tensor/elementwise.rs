@@ -259,6 +259,51 @@ mod tests {
     }
 
     #[test]
+    fn elementwise_ops_on_views_equal_the_ops_on_materialised_copies() {
+        let a = Tensor::from_vec(
+            (0..20).map(|i| f64::from(i) * 0.37 - 3.0).collect(),
+            &[4, 5],
+        );
+        let b = Tensor::from_vec(
+            (0..20).map(|i| f64::from(i) * -0.21 + 1.5).collect(),
+            &[5, 4],
+        );
+        let row = Tensor::from_vec(vec![1.0, -2.0, 3.0, 0.5], &[4]);
+        let dense = |t: &Tensor<f64>| t.contiguous();
+        let views = [
+            (a.t(), b.clone()),                             // transpose with a dense partner
+            (a.t(), a.t()),                                 // two non-contiguous, equal shapes
+            (a.narrow(1, 1, 3), a.narrow(1, 2, 3)),         // inner narrows, offsets 1 and 2
+            (a.narrow(0, 1, 2), a.narrow(0, 2, 2).t().t()), // contiguous at offsets
+            (row.broadcast_to(&[5, 4]), b.clone()),         // stride 0 rows
+            (b.clone(), a.narrow(0, 0, 1).t().broadcast_to(&[5, 4])), // stride 0 columns
+        ];
+        for (x, y) in &views {
+            assert_eq!(x * y, &dense(x) * &dense(y), "{x:?} * {y:?}");
+            assert_eq!(x - y, &dense(x) - &dense(y), "{x:?} - {y:?}");
+            assert_eq!(x.tanh(), dense(x).tanh());
+            assert_eq!(x.map(|v| v * 2.0 + 1.0), dense(x).map(|v| v * 2.0 + 1.0));
+        }
+        // broadcasting between views of different shapes
+        let t = a.t(); // [5, 4]
+        assert_eq!(&t + &row, &dense(&t) + &row);
+        assert_eq!(
+            &row / &t.add_scalar(10.0),
+            &row / &dense(&t).add_scalar(10.0)
+        );
+        let col = a.narrow(1, 2, 1); // [4, 1], stride 5
+        assert_eq!(
+            &col * &row.unsqueeze(0),
+            &dense(&col) * &row.reshape(&[1, 4])
+        );
+        assert_eq!(
+            &t.unsqueeze(0) + &col.t(),
+            &dense(&t).unsqueeze(0) + &dense(&col.t())
+        );
+        assert!((&t * &t).is_contiguous());
+    }
+
+    #[test]
     #[should_panic(expected = "mul: shapes [2, 3] and [2] cannot be broadcast together")]
     fn broadcasting_failure_names_op_and_shapes() {
         let a = Tensor::<f32>::zeros(&[2, 3]);

@@ -346,6 +346,158 @@ mod tests {
         assert_eq!(b.to_vec(), vec![1.0, 1.0, 1.0, 2.0, 2.0, 2.0]);
     }
 
+    fn arange(shape: &[usize]) -> Tensor<f64> {
+        Tensor::from_vec((0..numel(shape)).map(|i| i as f64).collect(), shape)
+    }
+
+    #[test]
+    fn every_view_op_shares_storage_without_copying() {
+        let a = arange(&[2, 3, 4]);
+        let col = arange(&[3, 1]);
+        let views = [
+            a.transpose(0, 2),
+            a.permute(&[1, 2, 0]),
+            a.narrow(1, 1, 2),
+            a.narrow(2, 3, 1),
+            a.unsqueeze(1),
+            a.unsqueeze(3),
+            a.reshape(&[6, 4]),
+            a.reshape(&[2, 3, 4, 1]).squeeze(3),
+            a.transpose(0, 1).reshape(&[3, 2, 2, 2]),
+            col.broadcast_to(&[5, 3, 7]),
+        ];
+        for v in &views {
+            let base = if v.shares_storage(&col) { &col } else { &a };
+            assert!(v.shares_storage(base), "{v:?} was copied");
+        }
+        assert_eq!(a.narrow(2, 3, 1).offset(), 3);
+        assert_eq!(col.broadcast_to(&[5, 3, 7]).strides(), &[0, 1, 0]);
+    }
+
+    #[test]
+    fn views_of_views_read_the_elements_of_their_materialised_equivalents() {
+        let a = arange(&[2, 3, 4]);
+        // permute -> narrow -> transpose, element [i, j, k] = a[k, j, i + 1]
+        let v = a.permute(&[2, 1, 0]).narrow(0, 1, 2).transpose(1, 2);
+        assert_eq!(v.shape(), &[2, 2, 3]);
+        let mut expected = Vec::new();
+        for i in 0..2 {
+            for k in 0..2 {
+                for j in 0..3 {
+                    expected.push(a.get(&[k, j, i + 1]));
+                }
+            }
+        }
+        assert_eq!(v.to_vec(), expected);
+        // the same chain with every step materialised
+        let copied = a
+            .permute(&[2, 1, 0])
+            .contiguous()
+            .narrow(0, 1, 2)
+            .contiguous()
+            .transpose(1, 2)
+            .contiguous();
+        assert_eq!(v, copied);
+        assert!(!v.is_contiguous() && copied.is_contiguous());
+        assert_eq!(v.contiguous().as_slice(), copied.as_slice());
+        assert_eq!(v.get(&[1, 0, 2]), copied.get(&[1, 0, 2]));
+
+        // transpose of a narrow of a broadcast: every element is c[j]
+        let c = Tensor::from_vec(vec![10.0, 20.0, 30.0], &[3, 1]);
+        let w = c.broadcast_to(&[3, 4]).narrow(1, 1, 2).t();
+        assert_eq!(w.shape(), &[2, 3]);
+        assert_eq!(w.to_vec(), vec![10.0, 20.0, 30.0, 10.0, 20.0, 30.0]);
+        assert!(w.shares_storage(&c));
+        let u = w.unsqueeze(0).squeeze(0).narrow(1, 2, 1);
+        assert_eq!((u.numel(), u.get(&[1, 0])), (2, 30.0));
+    }
+
+    #[test]
+    fn contiguous_copies_only_what_is_not_contiguous() {
+        let a = arange(&[3, 4]);
+        assert!(a.contiguous().shares_storage(&a));
+        // rows 1..3: contiguous at an offset, lent as is
+        let rows = a.narrow(0, 1, 2);
+        assert!(rows.is_contiguous() && rows.contiguous().shares_storage(&a));
+        assert_eq!(rows.as_slice(), &[4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0]);
+        for v in [
+            a.t(),
+            a.narrow(1, 1, 2),
+            a.narrow(0, 1, 1).broadcast_to(&[2, 4]),
+        ] {
+            let c = v.contiguous();
+            assert!(!v.is_contiguous() && c.is_contiguous(), "{v:?}");
+            assert!(!c.shares_storage(&a) && c.offset() == 0);
+            assert_eq!(c.to_vec(), v.to_vec());
+        }
+    }
+
+    #[test]
+    fn reshape_of_a_non_contiguous_view_copies_in_its_row_major_order() {
+        let a = arange(&[2, 3]);
+        let t = a.t();
+        let flat = t.reshape(&[6]);
+        assert!(!flat.shares_storage(&a));
+        assert_eq!(flat.to_vec(), vec![0.0, 3.0, 1.0, 4.0, 2.0, 5.0]);
+        // adding a unit dimension to a transpose stays a view
+        let split = t.reshape(&[3, 1, 2]);
+        assert!(split.shares_storage(&a));
+        assert_eq!(split.to_vec(), t.to_vec());
+        let n = arange(&[4, 4]).narrow(1, 0, 2).reshape(&[8]);
+        assert_eq!(n.to_vec(), vec![0.0, 1.0, 4.0, 5.0, 8.0, 9.0, 12.0, 13.0]);
+    }
+
+    #[test]
+    fn owned_access_to_a_view_copies_and_leaves_the_storage_alone() {
+        let a = arange(&[2, 3]);
+        let mut t = a.t();
+        t.make_mut()[0] = -1.0;
+        assert_eq!(t.to_vec(), vec![-1.0, 3.0, 1.0, 4.0, 2.0, 5.0]);
+        assert!(t.is_contiguous() && !t.shares_storage(&a));
+        assert_eq!(a.get(&[0, 0]), 0.0);
+        assert_eq!(a.narrow(1, 1, 1).into_vec(), vec![1.0, 4.0]);
+        let mut rows = a.narrow(0, 1, 1);
+        rows.make_mut()[2] = 7.0;
+        assert_eq!((rows.to_vec(), a.get(&[1, 2])), (vec![3.0, 4.0, 7.0], 5.0));
+    }
+
+    #[test]
+    fn copying_ops_accept_views() {
+        let a = arange(&[3, 4]);
+        let t = a.t(); // [4, 3]
+        let dense = t.contiguous();
+        let idx = Tensor::from_vec(vec![2, 0, 1, 1, 0, 2, 2, 2], &[4, 2]);
+        assert_eq!(t.gather(1, &idx), dense.gather(1, &idx));
+        let idx_t = Tensor::from_vec(vec![2, 0, 1, 1, 0, 2, 2, 2], &[2, 4]).t();
+        assert_eq!(t.gather(1, &idx_t), dense.gather(1, &idx_t.contiguous()));
+        let src = a.narrow(1, 0, 2); // [3, 2] non-contiguous
+        let sidx = Tensor::from_vec(vec![0, 3, 1, 1, 2, 0], &[3, 2]);
+        assert_eq!(
+            src.scatter_add(1, &sidx, &[3, 4]),
+            src.contiguous().scatter_add(1, &sidx, &[3, 4])
+        );
+        assert_eq!(t.index_select(1, &[2, 0]), dense.index_select(1, &[2, 0]));
+        let joined = Tensor::concat(&[&t, &a.narrow(0, 0, 2).t()], 1);
+        assert_eq!(
+            joined,
+            Tensor::concat(&[&dense, &a.narrow(0, 0, 2).t().contiguous()], 1)
+        );
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "as_slice: the tensor of shape [3, 2] with strides [1, 3] is a non-contiguous view"
+    )]
+    fn as_slice_of_a_transpose_names_shape_and_strides() {
+        let _ = arange(&[2, 3]).t().as_slice();
+    }
+
+    #[test]
+    #[should_panic(expected = "permute: [0, 0] is not a permutation")]
+    fn permute_rejects_a_repeated_dimension() {
+        let _ = arange(&[2, 3]).permute(&[0, 0]);
+    }
+
     #[test]
     #[should_panic(
         expected = "reshape: cannot reshape a tensor of shape [2, 3] (6 elements) to [4]"

@@ -127,6 +127,40 @@ mod tests {
     }
 
     #[test]
+    fn strided_views_go_to_gemm_as_they_are() {
+        // integer values: the products are exact, whatever the order
+        let int = |n: usize, shape: &[usize]| {
+            Tensor::from_vec((0..n).map(|i| ((i * 5) % 7) as f64 - 3.0).collect(), shape)
+        };
+        let wide = int(18, &[3, 6]);
+        let a = wide.narrow(1, 1, 4); // [3, 4], row stride 6, offset 1
+        let b = int(20, &[5, 4]).t(); // [4, 5], column-major
+        let rows = int(4, &[1, 4]).broadcast_to(&[3, 4]); // row stride 0
+        let dense = |t: &Tensor<f64>| t.contiguous();
+        for x in [&a, &rows] {
+            assert_eq!(x.matmul(&b), dense(x).matmul(&dense(&b)));
+            assert_eq!(
+                x.matmul_transposed(&b.t(), false, true),
+                dense(x).matmul(&dense(&b))
+            );
+            assert_eq!(
+                b.matmul_transposed(x, true, true),
+                dense(&b).t().contiguous().matmul(&dense(&x.t()))
+            );
+        }
+        // batched: matrices that are strided inside a permuted batch
+        let x = int(24, &[3, 2, 4]).transpose(0, 1); // [2, 3, 4], batch stride 4
+        let y = int(40, &[2, 5, 4]).transpose(1, 2); // [2, 4, 5], transposed matrices
+        let shared = int(20, &[1, 4, 5]).broadcast_to(&[2, 4, 5]); // batch stride 0
+        assert_eq!(x.matmul(&y), dense(&x).matmul(&dense(&y)));
+        assert_eq!(x.matmul(&shared), dense(&x).matmul(&dense(&shared)));
+        assert_eq!(
+            x.matmul_transposed(&y, false, false),
+            x.matmul_transposed(&dense(&y.transpose(1, 2)), false, true)
+        );
+    }
+
+    #[test]
     #[should_panic(expected = "matmul: shapes [2, 3] and [2, 3] have inner dimensions 3 and 2")]
     fn inner_dimension_mismatch_names_shapes() {
         let a = Tensor::<f32>::zeros(&[2, 3]);

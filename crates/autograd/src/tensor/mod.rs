@@ -379,21 +379,19 @@ impl<T: Element> Tensor<T> {
     }
 }
 
-impl<T: fmt::Debug> fmt::Debug for Tensor<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const SHOWN: usize = 16;
-        let n = numel(&self.shape);
-        // the first SHOWN elements of the view, in row-major order
-        let mut shown = Vec::with_capacity(n.min(SHOWN));
+impl<T> Tensor<T> {
+    /// The storage index of each element, in row-major order (of any view).
+    /// For the few places that cannot require `T: Copy`; kernels use
+    /// [`strided::Walk`].
+    fn storage_indices(&self) -> impl Iterator<Item = usize> + '_ {
         let mut index = Shape::from_elem(0, self.shape.len());
-        for _ in 0..n.min(SHOWN) {
+        (0..numel(&self.shape)).map(move |_| {
             let at = self.offset
                 + index
                     .iter()
                     .zip(&self.strides)
                     .map(|(i, s)| i * s)
                     .sum::<usize>();
-            shown.push(&self.data[at]);
             for d in (0..index.len()).rev() {
                 index[d] += 1;
                 if index[d] < self.shape[d] {
@@ -401,7 +399,20 @@ impl<T: fmt::Debug> fmt::Debug for Tensor<T> {
                 }
                 index[d] = 0;
             }
-        }
+            at
+        })
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Tensor<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const SHOWN: usize = 16;
+        let n = numel(&self.shape);
+        let shown: Vec<&T> = self
+            .storage_indices()
+            .take(SHOWN)
+            .map(|i| &self.data[i])
+            .collect();
         write!(f, "Tensor(shape={:?}, ", self.shape.as_slice())?;
         if n > 1 && self.strides != contiguous_strides(&self.shape) {
             write!(f, "strides={:?}, ", self.strides.as_slice())?;
@@ -414,8 +425,12 @@ impl<T: fmt::Debug> fmt::Debug for Tensor<T> {
     }
 }
 
-impl<T: PartialEq + Copy> PartialEq for Tensor<T> {
+impl<T: PartialEq> PartialEq for Tensor<T> {
     fn eq(&self, other: &Self) -> bool {
-        self.shape == other.shape && self.contiguous().as_slice() == other.contiguous().as_slice()
+        self.shape == other.shape
+            && self
+                .storage_indices()
+                .zip(other.storage_indices())
+                .all(|(i, j)| self.data[i] == other.data[j])
     }
 }

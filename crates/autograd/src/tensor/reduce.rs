@@ -162,6 +162,45 @@ mod tests {
     }
 
     #[test]
+    fn reductions_of_views_equal_those_of_materialised_copies() {
+        // integer values: every sum is exact, whatever the order
+        let a = Tensor::from_vec(
+            (0..60).map(|i| f64::from((i * 7) % 11)).collect(),
+            &[3, 4, 5],
+        );
+        let views = [
+            a.permute(&[2, 0, 1]),
+            a.narrow(2, 1, 3),
+            a.narrow(0, 1, 2),
+            a.narrow(1, 0, 1).broadcast_to(&[3, 6, 5]),
+            a.transpose(0, 2).narrow(1, 1, 2),
+        ];
+        for v in &views {
+            let d = v.contiguous();
+            assert_eq!(v.sum(), d.sum(), "{v:?}");
+            assert_eq!(v.mean(), d.mean());
+            for dim in 0..3 {
+                assert_eq!(
+                    v.sum_dim(dim, true),
+                    d.sum_dim(dim, true),
+                    "{v:?} dim {dim}"
+                );
+                assert_eq!(v.max_dim(dim, false), d.max_dim(dim, false));
+                assert_eq!(v.argmax_dim(dim), d.argmax_dim(dim));
+            }
+            let s = v.shape();
+            for to in [
+                vec![s[1], 1],
+                vec![s[2]],
+                vec![s[0], 1, s[2]],
+                vec![1, 1, 1],
+            ] {
+                assert_eq!(v.sum_to(&to), d.sum_to(&to), "{v:?} to {to:?}");
+            }
+        }
+    }
+
+    #[test]
     fn max_and_argmax_along_a_dim() {
         let a = Tensor::from_vec(vec![1.0, 5.0, 2.0, 7.0, 0.0, 7.0], &[2, 3]);
         assert_eq!(a.argmax_dim(1).to_vec(), vec![1, 0]);
