@@ -115,11 +115,15 @@ pub(crate) fn copy_strided<T: Copy>(
     let walk = Walk::new(shape, [strides]);
     let (inner, [step]) = (walk.inner(), walk.inner_strides());
     let mut out = Vec::with_capacity(numel(shape));
-    walk.for_each_row([offset], |[at]| match step {
-        0 => out.extend(std::iter::repeat_n(src[at], inner)),
-        1 => out.extend_from_slice(&src[at..at + inner]),
-        _ => out.extend((0..inner).map(|j| src[at + j * step])),
-    });
+    walk.for_each_row(
+        [offset],
+        #[inline(always)]
+        |[at]| match step {
+            0 => out.extend(std::iter::repeat_n(src[at], inner)),
+            1 => out.extend_from_slice(&src[at..at + inner]),
+            _ => out.extend((0..inner).map(|j| src[at + j * step])),
+        },
+    );
     out
 }
 
@@ -138,12 +142,15 @@ pub(crate) fn zip_strided<T: Copy, F: Fn(T, T) -> T>(
     let (inner, [ia, ib]) = (walk.inner(), walk.inner_strides());
     let mut out = Vec::with_capacity(n);
     let dst = out.spare_capacity_mut();
-    let mut o = 0;
-    walk.for_each_row([offset_a, offset_b], |[oa, ob]| {
-        let row = &mut dst[o..o + inner];
-        o += inner;
-        match (ia, ib) {
-            (1, 1) => {
+    // A broadcast row against a dense operand (the second-order gradient of
+    // a bias: a row viewed as a matrix): whole rows at a time, as the
+    // contiguous fast path would, with no walking state.
+    if let [(rows, [sa, sb])] = walk.outer[..] {
+        let dense_rows = |s: usize, step: usize| step == 1 && s == inner;
+        if ia == 1 && ib == 1 && (sa == 0 && dense_rows(sb, ib) || sb == 0 && dense_rows(sa, ia)) {
+            let (a_step, b_step) = (sa, sb);
+            for (r, row) in dst.chunks_exact_mut(inner).take(rows).enumerate() {
+                let (oa, ob) = (offset_a + r * a_step, offset_b + r * b_step);
                 for ((d, &x), &y) in row
                     .iter_mut()
                     .zip(&a[oa..oa + inner])
@@ -152,25 +159,48 @@ pub(crate) fn zip_strided<T: Copy, F: Fn(T, T) -> T>(
                     d.write(f(x, y));
                 }
             }
-            (1, 0) => {
-                let y = b[ob];
-                for (d, &x) in row.iter_mut().zip(&a[oa..oa + inner]) {
-                    d.write(f(x, y));
-                }
-            }
-            (0, 1) => {
-                let x = a[oa];
-                for (d, &y) in row.iter_mut().zip(&b[ob..ob + inner]) {
-                    d.write(f(x, y));
-                }
-            }
-            _ => {
-                for (j, d) in row.iter_mut().enumerate() {
-                    d.write(f(a[oa + j * ia], b[ob + j * ib]));
-                }
-            }
+            // SAFETY: `rows * inner == n` elements were written.
+            unsafe { out.set_len(n) };
+            return out;
         }
-    });
+    }
+    let mut o = 0;
+    walk.for_each_row(
+        [offset_a, offset_b],
+        #[inline(always)]
+        |[oa, ob]| {
+            let row = &mut dst[o..o + inner];
+            o += inner;
+            match (ia, ib) {
+                (1, 1) => {
+                    for ((d, &x), &y) in row
+                        .iter_mut()
+                        .zip(&a[oa..oa + inner])
+                        .zip(&b[ob..ob + inner])
+                    {
+                        d.write(f(x, y));
+                    }
+                }
+                (1, 0) => {
+                    let y = b[ob];
+                    for (d, &x) in row.iter_mut().zip(&a[oa..oa + inner]) {
+                        d.write(f(x, y));
+                    }
+                }
+                (0, 1) => {
+                    let x = a[oa];
+                    for (d, &y) in row.iter_mut().zip(&b[ob..ob + inner]) {
+                        d.write(f(x, y));
+                    }
+                }
+                _ => {
+                    for (j, d) in row.iter_mut().enumerate() {
+                        d.write(f(a[oa + j * ia], b[ob + j * ib]));
+                    }
+                }
+            }
+        },
+    );
     assert_eq!(o, n, "zip_strided: the walk covered {o} of {n} elements");
     // SAFETY: the rows covered all `n` elements (checked above), and each
     // element of each row was written.
@@ -190,10 +220,14 @@ pub(crate) fn map_strided<T: Copy, F: Fn(T) -> T>(
     let walk = Walk::new(shape, [strides]);
     let (inner, [step]) = (walk.inner(), walk.inner_strides());
     let mut out = Vec::with_capacity(numel(shape));
-    walk.for_each_row([offset], |[at]| match step {
-        1 => out.extend(src[at..at + inner].iter().map(|&x| f(x))),
-        _ => out.extend((0..inner).map(|j| f(src[at + j * step]))),
-    });
+    walk.for_each_row(
+        [offset],
+        #[inline(always)]
+        |[at]| match step {
+            1 => out.extend(src[at..at + inner].iter().map(|&x| f(x))),
+            _ => out.extend((0..inner).map(|j| f(src[at + j * step]))),
+        },
+    );
     out
 }
 
@@ -210,20 +244,24 @@ pub(crate) fn accumulate_strided<T: Copy + std::ops::Add<Output = T>>(
 ) {
     let walk = Walk::new(shape, [strides, out_strides]);
     let (inner, [step, out_step]) = (walk.inner(), walk.inner_strides());
-    walk.for_each_row([offset, 0], |[at, to]| match (step, out_step) {
-        (1, 0) => out[to] = out[to] + src[at..at + inner].iter().fold(zero, |acc, &x| acc + x),
-        (_, 0) => out[to] = out[to] + (0..inner).fold(zero, |acc, j| acc + src[at + j * step]),
-        (1, 1) => {
-            for (o, &x) in out[to..to + inner].iter_mut().zip(&src[at..at + inner]) {
-                *o = *o + x;
+    walk.for_each_row(
+        [offset, 0],
+        #[inline(always)]
+        |[at, to]| match (step, out_step) {
+            (1, 0) => out[to] = out[to] + src[at..at + inner].iter().fold(zero, |acc, &x| acc + x),
+            (_, 0) => out[to] = out[to] + (0..inner).fold(zero, |acc, j| acc + src[at + j * step]),
+            (1, 1) => {
+                for (o, &x) in out[to..to + inner].iter_mut().zip(&src[at..at + inner]) {
+                    *o = *o + x;
+                }
             }
-        }
-        _ => {
-            for j in 0..inner {
-                out[to + j * out_step] = out[to + j * out_step] + src[at + j * step];
+            _ => {
+                for j in 0..inner {
+                    out[to + j * out_step] = out[to + j * out_step] + src[at + j * step];
+                }
             }
-        }
-    });
+        },
+    );
 }
 
 #[cfg(test)]
