@@ -15,7 +15,7 @@ impl<T: Element> Tensor<T> {
         }
         let data = simd::dispatch(
             #[inline(always)]
-            || strided::map_strided(&self.data, self.offset, &self.strides, &self.shape, f),
+            || strided::map_strided(&self.data, self.offset(), &self.strides(), &self.shape, f),
         );
         Self::from_parts(data, self.shape.clone())
     }
@@ -50,14 +50,14 @@ impl<T: Element> Tensor<T> {
             let data = simd::rows(other.as_slice(), self.as_slice(), |y, x| f(x, y));
             return Self::from_parts(data, out_shape);
         }
-        let sa = expand_strides(self.shape(), self.strides(), &out_shape);
-        let sb = expand_strides(other.shape(), other.strides(), &out_shape);
+        let sa = expand_strides(self.shape(), &self.strides(), &out_shape);
+        let sb = expand_strides(other.shape(), &other.strides(), &out_shape);
         let data = simd::dispatch(
             #[inline(always)]
             || {
                 strided::zip_strided(
-                    (&self.data, self.offset, &sa),
-                    (&other.data, other.offset, &sb),
+                    (&self.data, self.offset(), &sa),
+                    (&other.data, other.offset(), &sb),
                     &out_shape,
                     f,
                 )

@@ -42,10 +42,10 @@ impl<T: Copy> Tensor<T> {
         let strides = if self.is_contiguous() {
             Some(crate::shape::contiguous_strides(&shape))
         } else {
-            reshape_strides(self.shape(), self.strides(), &shape)
+            reshape_strides(self.shape(), &self.strides(), &shape)
         };
         match strides {
-            Some(strides) => self.view(shape, strides, self.offset),
+            Some(strides) => self.view(shape, strides, self.offset()),
             None => Self::from_parts(self.to_vec(), shape),
         }
     }
@@ -58,7 +58,7 @@ impl<T: Copy> Tensor<T> {
     /// use curvature_autograd::Tensor;
     /// let col = Tensor::from_vec(vec![1.0_f32, 2.0], &[2, 1]);
     /// let b = col.broadcast_to(&[2, 3]);
-    /// assert_eq!(b.strides(), &[1, 0]);
+    /// assert_eq!(b.strides().as_slice(), &[1, 0]);
     /// assert_eq!(b.to_vec(), vec![1.0, 1.0, 1.0, 2.0, 2.0, 2.0]);
     /// ```
     pub fn broadcast_to(&self, shape: &[usize]) -> Self {
@@ -70,8 +70,8 @@ impl<T: Copy> Tensor<T> {
         if self.shape() == shape {
             return self.clone();
         }
-        let strides = expand_strides(self.shape(), self.strides(), shape);
-        self.view(Shape::from_slice(shape), strides, self.offset)
+        let strides = expand_strides(self.shape(), &self.strides(), shape);
+        self.view(Shape::from_slice(shape), strides, self.offset())
     }
 
     /// Swaps dimensions `d0` and `d1`: a view, no copy.
@@ -81,10 +81,10 @@ impl<T: Copy> Tensor<T> {
         if d0 == d1 {
             return self.clone();
         }
-        let (mut shape, mut strides) = (self.shape.clone(), self.strides.clone());
+        let (mut shape, mut strides) = (self.shape.clone(), self.strides());
         strides.swap(d0, d1);
         shape.swap(d0, d1);
-        self.view(shape, strides, self.offset)
+        self.view(shape, strides, self.offset())
     }
 
     /// The dimensions reordered: dimension `i` of the result is dimension
@@ -111,8 +111,9 @@ impl<T: Copy> Tensor<T> {
             self.shape()
         );
         let shape = dims.iter().map(|&d| self.shape[d]).collect();
-        let strides = dims.iter().map(|&d| self.strides[d]).collect();
-        self.view(shape, strides, self.offset)
+        let own = self.strides();
+        let strides = dims.iter().map(|&d| own[d]).collect();
+        self.view(shape, strides, self.offset())
     }
 
     /// Inserts a dimension of size 1 at `dim` (`0..=ndim`): a view.
@@ -122,17 +123,17 @@ impl<T: Copy> Tensor<T> {
             "unsqueeze: dimension {dim} is out of range for shape {:?}",
             self.shape()
         );
-        let (mut shape, mut strides) = (self.shape.clone(), self.strides.clone());
+        let (mut shape, mut strides) = (self.shape.clone(), self.strides());
         // any stride works for a size-1 dimension; this one keeps a
         // contiguous tensor's strides row-major
         let stride = if dim < self.ndim() {
-            self.shape[dim] * self.strides[dim]
+            self.shape[dim] * strides[dim]
         } else {
             1
         };
         shape.insert(dim, 1);
         strides.insert(dim, stride);
-        self.view(shape, strides, self.offset)
+        self.view(shape, strides, self.offset())
     }
 
     /// Removes dimension `dim`, which must have size 1: a view.
@@ -144,10 +145,10 @@ impl<T: Copy> Tensor<T> {
             "squeeze: dimension {dim} of shape {:?} is not 1",
             self.shape()
         );
-        let (mut shape, mut strides) = (self.shape.clone(), self.strides.clone());
+        let (mut shape, mut strides) = (self.shape.clone(), self.strides());
         shape.remove(dim);
         strides.remove(dim);
-        self.view(shape, strides, self.offset)
+        self.view(shape, strides, self.offset())
     }
 
     /// The transpose of a 2-D tensor (a view). Panics for other ranks.
@@ -207,12 +208,13 @@ impl<T: Copy> Tensor<T> {
         let mut shape = self.shape.clone();
         shape[dim] = len;
         // an empty slice keeps the old offset, so it never points past the storage
+        let strides = self.strides();
         let offset = if len == 0 {
-            self.offset
+            self.offset()
         } else {
-            self.offset + start * self.strides[dim]
+            self.offset() + start * strides[dim]
         };
-        self.view(shape, self.strides.clone(), offset)
+        self.view(shape, strides, offset)
     }
 
     /// The rows (entries along `dim`) at `indices`, in that order.
@@ -371,7 +373,10 @@ mod tests {
             assert!(v.shares_storage(base), "{v:?} was copied");
         }
         assert_eq!(a.narrow(2, 3, 1).offset(), 3);
-        assert_eq!(col.broadcast_to(&[5, 3, 7]).strides(), &[0, 1, 0]);
+        assert_eq!(
+            col.broadcast_to(&[5, 3, 7]).strides().as_slice(),
+            &[0, 1, 0]
+        );
     }
 
     #[test]

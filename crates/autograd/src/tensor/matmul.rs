@@ -61,8 +61,8 @@ impl<T: Element> Tensor<T> {
         let mut out: Vec<T> = Vec::with_capacity(len);
         let c = out.as_mut_ptr();
         for i in 0..batch {
-            let a = &self.data[self.offset + i * step_a..];
-            let b = &other.data[other.offset + i * step_b..];
+            let a = &self.data[self.offset() + i * step_a..];
+            let b = &other.data[other.offset() + i * step_b..];
             // SAFETY: every operand's shape, strides and offset describe
             // elements inside its storage (views are checked when made), so
             // the [m, k] and [k, n] matrices lie in `a` and `b`; `c` is

@@ -45,10 +45,19 @@ use crate::{Element, Error, Shape};
 pub struct Tensor<T> {
     data: Arc<Vec<T>>,
     shape: Shape,
+    /// `None` for the common case, a row-major tensor that is its whole
+    /// storage: it costs nothing to make, clone or check. Views carry their
+    /// strides and offset here.
+    view: Option<Box<View>>,
+}
+
+/// The layout of a view that is not simply its whole storage, row-major.
+#[derive(Clone, PartialEq)]
+struct View {
     /// Elements between neighbours along each dimension (0 on broadcast
     /// dimensions).
     strides: Shape,
-    /// Index in `data` of the first element.
+    /// Index in the storage of the first element.
     offset: usize,
 }
 
@@ -60,8 +69,7 @@ impl<T> Clone for Tensor<T> {
         Self {
             data: self.data.clone(),
             shape: Shape::from_slice(&self.shape),
-            strides: Shape::from_slice(&self.strides),
-            offset: self.offset,
+            view: self.view.clone(),
         }
     }
 }
@@ -100,9 +108,8 @@ impl<T: Copy> Tensor<T> {
         debug_assert_eq!(data.len(), numel(&shape));
         Self {
             data: Arc::new(data),
-            strides: contiguous_strides(&shape),
             shape,
-            offset: 0,
+            view: None,
         }
     }
 
@@ -122,11 +129,13 @@ impl<T: Copy> Tensor<T> {
             "view: shape {shape:?} strides {strides:?} offset {offset} overrun a storage of {}",
             self.data.len()
         );
+        let whole = offset == 0
+            && numel(&shape) == self.data.len()
+            && strides == contiguous_strides(&shape);
         Self {
             data: self.data.clone(),
             shape,
-            strides,
-            offset,
+            view: (!whole).then(|| Box::new(View { strides, offset })),
         }
     }
 
@@ -156,12 +165,15 @@ impl<T: Copy> Tensor<T> {
     /// ```
     /// use curvature_autograd::Tensor;
     /// let a = Tensor::<f32>::zeros(&[2, 3]);
-    /// assert_eq!(a.strides(), &[3, 1]);
-    /// assert_eq!(a.t().strides(), &[1, 3]);
-    /// assert_eq!(Tensor::<f32>::zeros(&[3]).broadcast_to(&[2, 3]).strides(), &[0, 1]);
+    /// assert_eq!(a.strides().as_slice(), &[3, 1]);
+    /// assert_eq!(a.t().strides().as_slice(), &[1, 3]);
+    /// assert_eq!(Tensor::<f32>::zeros(&[3]).broadcast_to(&[2, 3]).strides().as_slice(), &[0, 1]);
     /// ```
-    pub fn strides(&self) -> &[usize] {
-        &self.strides
+    pub fn strides(&self) -> Shape {
+        match &self.view {
+            None => contiguous_strides(&self.shape),
+            Some(v) => Shape::from_slice(&v.strides),
+        }
     }
 
     /// The index in the shared storage of the first element (non-zero for
@@ -173,7 +185,7 @@ impl<T: Copy> Tensor<T> {
     /// assert_eq!(a.narrow(1, 1, 2).offset(), 1);
     /// ```
     pub fn offset(&self) -> usize {
-        self.offset
+        self.view.as_ref().map_or(0, |v| v.offset)
     }
 
     /// Whether the elements lie row-major and back to back in storage, so
@@ -188,8 +200,11 @@ impl<T: Copy> Tensor<T> {
     /// assert!(a.narrow(0, 1, 1).is_contiguous());
     /// ```
     pub fn is_contiguous(&self) -> bool {
+        let Some(view) = &self.view else {
+            return true;
+        };
         let mut expected = 1;
-        for (&d, &s) in self.shape.iter().zip(&self.strides).rev() {
+        for (&d, &s) in self.shape.iter().zip(&view.strides).rev() {
             if d != 1 && s != expected {
                 return false;
             }
@@ -238,14 +253,17 @@ impl<T: Copy> Tensor<T> {
     /// let _ = a.t().as_slice(); // a transpose is not contiguous
     /// ```
     pub fn as_slice(&self) -> &[T] {
+        let Some(view) = &self.view else {
+            return &self.data;
+        };
         assert!(
             self.is_contiguous(),
             "as_slice: the tensor of shape {:?} with strides {:?} is a non-contiguous view; \
              call .contiguous() or .to_vec() first",
             self.shape(),
-            self.strides()
+            view.strides.as_slice()
         );
-        &self.data[self.offset..self.offset + self.numel()]
+        &self.data[view.offset..view.offset + self.numel()]
     }
 
     /// A copy of the elements in row-major order (of any view).
@@ -253,13 +271,13 @@ impl<T: Copy> Tensor<T> {
         if self.is_contiguous() {
             self.as_slice().to_vec()
         } else {
-            strided::copy_strided(&self.data, self.offset, &self.strides, &self.shape)
+            strided::copy_strided(&self.data, self.offset(), &self.strides(), &self.shape)
         }
     }
 
     /// Whether this tensor is exactly its whole storage, row-major.
     fn owns_whole_storage(&self) -> bool {
-        self.offset == 0 && self.data.len() == self.numel() && self.is_contiguous()
+        self.view.is_none()
     }
 
     /// The elements in row-major order, without a copy when this is the
@@ -292,7 +310,7 @@ impl<T: Copy> Tensor<T> {
             self.shape(),
             self.numel()
         );
-        self.data[self.offset]
+        self.data[self.offset()]
     }
 
     /// The element at a multi-dimensional index. Panics when out of range.
@@ -303,8 +321,8 @@ impl<T: Copy> Tensor<T> {
             "get: index {index:?} has the wrong rank for shape {:?}",
             self.shape()
         );
-        let mut flat = self.offset;
-        for ((&i, &d), &s) in index.iter().zip(self.shape.iter()).zip(&self.strides) {
+        let mut flat = self.offset();
+        for ((&i, &d), &s) in index.iter().zip(self.shape.iter()).zip(&self.strides()) {
             assert!(
                 i < d,
                 "get: index {index:?} is out of range for shape {:?}",
@@ -398,11 +416,15 @@ impl<T> Tensor<T> {
     /// [`strided::Walk`].
     fn storage_indices(&self) -> impl Iterator<Item = usize> + '_ {
         let mut index = Shape::from_elem(0, self.shape.len());
+        let (strides, offset) = match &self.view {
+            None => (contiguous_strides(&self.shape), 0),
+            Some(v) => (v.strides.clone(), v.offset),
+        };
         (0..numel(&self.shape)).map(move |_| {
-            let at = self.offset
+            let at = offset
                 + index
                     .iter()
-                    .zip(&self.strides)
+                    .zip(&strides)
                     .map(|(i, s)| i * s)
                     .sum::<usize>();
             for d in (0..index.len()).rev() {
@@ -427,8 +449,8 @@ impl<T: fmt::Debug> fmt::Debug for Tensor<T> {
             .map(|i| &self.data[i])
             .collect();
         write!(f, "Tensor(shape={:?}, ", self.shape.as_slice())?;
-        if n > 1 && self.strides != contiguous_strides(&self.shape) {
-            write!(f, "strides={:?}, ", self.strides.as_slice())?;
+        if let Some(view) = self.view.as_ref().filter(|_| n > 1) {
+            write!(f, "strides={:?}, ", view.strides.as_slice())?;
         }
         if n <= SHOWN {
             write!(f, "data={shown:?})")

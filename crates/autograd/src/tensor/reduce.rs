@@ -18,7 +18,7 @@ impl<T: Element> Tensor<T> {
                 strided::accumulate_strided(
                     &mut out,
                     &none,
-                    (&self.data, self.offset, &self.strides),
+                    (&self.data, self.offset(), &self.strides()),
                     &self.shape,
                     T::zero(),
                 )
@@ -64,7 +64,7 @@ impl<T: Element> Tensor<T> {
                 strided::accumulate_strided(
                     &mut out,
                     &out_strides,
-                    (&self.data, self.offset, &self.strides),
+                    (&self.data, self.offset(), &self.strides()),
                     &self.shape,
                     T::zero(),
                 )
