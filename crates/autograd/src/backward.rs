@@ -226,7 +226,9 @@ impl<T: Element> Tape<T> {
     ) -> Result<Vec<Tensor<T>>, Error> {
         let mark = self.len();
         let grads = self.sweep(outputs, seeds, inputs, strict, false);
-        let values = grads.map(|gs| gs.iter().map(Var::value).collect());
+        // plain contiguous tensors for users (a gradient can be a view, e.g.
+        // the broadcast ones of a sum); no copy when it already is one
+        let values = grads.map(|gs| gs.iter().map(|g| g.value().contiguous()).collect());
         // Every node past `mark` was made by this sweep with recording off.
         self.inner.nodes.borrow_mut().truncate(mark);
         values

@@ -86,7 +86,7 @@ where
     let inputs = &collect_tensors(inputs)[..];
     let (tape, vars, y) = trace(f, inputs);
     let grads = tape.grad(&y, &vars);
-    (y.value(), grads)
+    (y.value().contiguous(), grads)
 }
 
 /// The vector-Jacobian product `v^T J` of a (tensor-valued) function, with
@@ -105,7 +105,7 @@ where
     let grads = tape
         .try_grad(&y, &vars, &options)
         .unwrap_or_else(|e| panic!("vjp: {e}"));
-    (y.value(), grads)
+    (y.value().contiguous(), grads)
 }
 
 /// The Jacobian-vector product `J v` with the function's value, by the
@@ -126,7 +126,10 @@ where
     let u = tape.var(Tensor::zeros(&y.shape()));
     let jt_u = tape.grad_graph(&(&y * &u).sum(), &vars);
     let jv = tape.grad_many(&jt_u, tangents, [&u]);
-    (y.value(), jv.into_iter().next().expect("one input"))
+    (
+        y.value().contiguous(),
+        jv.into_iter().next().expect("one input"),
+    )
 }
 
 /// The Hessian-vector product `H v` of a scalar function: reverse over

@@ -72,6 +72,60 @@ pub fn broadcast_strides(from: &[usize], to: &[usize]) -> Shape {
     strides
 }
 
+/// The strides that read a view of shape `from` with `strides` as if it
+/// had the (broadcast) shape `to`: its own strides, and 0 along every
+/// expanded or new leading dimension. `from` must broadcast to `to`.
+pub(crate) fn expand_strides(from: &[usize], strides: &[usize], to: &[usize]) -> Shape {
+    let lead = to.len() - from.len();
+    let mut out = Shape::from_elem(0, to.len());
+    for i in 0..from.len() {
+        if from[i] == to[i + lead] {
+            out[i + lead] = strides[i];
+        }
+    }
+    out
+}
+
+/// The strides that view the elements of a (possibly strided) layout
+/// `shape`/`strides` with another shape of the same element count, in the
+/// same row-major order, without moving them; `None` when no strides can
+/// (the elements of a group of dimensions being merged are not evenly
+/// spaced), and a copy is needed. PyTorch's rule (`computeStride`): split
+/// the old dimensions into chunks that are contiguous among themselves,
+/// and let every new dimension fall inside one chunk.
+pub(crate) fn reshape_strides(shape: &[usize], strides: &[usize], to: &[usize]) -> Option<Shape> {
+    debug_assert_eq!(numel(shape), numel(to));
+    if numel(shape) == 0 || shape.is_empty() {
+        return Some(contiguous_strides(to));
+    }
+    let mut out = Shape::from_elem(0, to.len());
+    // the new dimensions still to place, counted from the right
+    let mut remaining = to.len();
+    let mut chunk_stride = strides[shape.len() - 1];
+    let (mut chunk_numel, mut view_numel) = (1, 1);
+    for d in (0..shape.len()).rev() {
+        chunk_numel *= shape[d];
+        let chunk_ends =
+            d == 0 || (shape[d - 1] != 1 && strides[d - 1] != chunk_numel * chunk_stride);
+        if chunk_ends {
+            while remaining > 0 && (view_numel < chunk_numel || to[remaining - 1] == 1) {
+                out[remaining - 1] = view_numel * chunk_stride;
+                view_numel *= to[remaining - 1];
+                remaining -= 1;
+            }
+            if view_numel != chunk_numel {
+                return None;
+            }
+            if d > 0 {
+                chunk_stride = strides[d - 1];
+                chunk_numel = 1;
+                view_numel = 1;
+            }
+        }
+    }
+    (remaining == 0).then_some(out)
+}
+
 /// `shape` without dimension `dim`.
 pub(crate) fn without_dim(shape: &[usize], dim: usize) -> Shape {
     shape
@@ -113,5 +167,30 @@ mod tests {
         assert_eq!(broadcast_strides(&[3], &[2, 3]).as_slice(), &[0, 1]);
         assert_eq!(broadcast_strides(&[2, 1], &[2, 4]).as_slice(), &[1, 0]);
         assert_eq!(contiguous_strides(&[2, 3, 4]).as_slice(), &[12, 4, 1]);
+        assert_eq!(
+            expand_strides(&[3, 1], &[5, 7], &[2, 3, 4]).as_slice(),
+            &[0, 5, 0]
+        );
+    }
+
+    #[test]
+    fn reshape_views_where_the_layout_allows_as_pytorch() {
+        let view = |shape: &[usize], strides: &[usize], to: &[usize]| {
+            reshape_strides(shape, strides, to).map(|s| s.to_vec())
+        };
+        // contiguous: always a view
+        assert_eq!(view(&[2, 3, 4], &[12, 4, 1], &[6, 4]), Some(vec![4, 1]));
+        assert_eq!(view(&[2, 3, 4], &[12, 4, 1], &[24]), Some(vec![1]));
+        // a transpose [3, 2] of a [2, 3]: splitting or adding 1s is fine
+        assert_eq!(view(&[3, 2], &[1, 3], &[3, 1, 2]), Some(vec![1, 6, 3]));
+        assert_eq!(view(&[3, 2], &[1, 3], &[6]), None);
+        // a narrow along the last dim: the rows cannot merge
+        assert_eq!(view(&[2, 2], &[3, 1], &[4]), None);
+        assert_eq!(view(&[2, 2], &[3, 1], &[2, 2, 1]), Some(vec![3, 1, 1]));
+        // a broadcast row keeps its zero stride when split
+        assert_eq!(view(&[3, 4], &[0, 1], &[3, 2, 2]), Some(vec![0, 2, 1]));
+        assert_eq!(view(&[3, 4], &[0, 1], &[12]), None);
+        // narrowed along the first dim: still contiguous
+        assert_eq!(view(&[1, 4], &[4, 1], &[2, 2]), Some(vec![2, 1]));
     }
 }

@@ -3,92 +3,29 @@
 
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
-use super::{simd, Tensor};
-use crate::shape::{broadcast_shapes, broadcast_strides, numel};
-use crate::{Element, Shape};
-
-/// Writes `f(a[ia], b[ib])` for every index of `out_shape`, reading `a` and
-/// `b` through broadcast strides (0 on expanded dimensions).
-#[inline(always)]
-fn broadcast_zip<T: Copy, F: Fn(T, T) -> T>(
-    a: &[T],
-    sa: &[usize],
-    b: &[T],
-    sb: &[usize],
-    out_shape: &[usize],
-    f: F,
-) -> Vec<T> {
-    let n = numel(out_shape);
-    let mut out = Vec::with_capacity(n);
-    let rank = out_shape.len();
-    if rank == 0 {
-        out.push(f(a[0], b[0]));
-        return out;
-    }
-    let last = rank - 1;
-    let inner = out_shape[last];
-    if inner == 0 || n == 0 {
-        return out;
-    }
-    let (ia, ib) = (sa[last], sb[last]);
-    let mut index: Shape = Shape::from_elem(0, last);
-    let (mut oa, mut ob) = (0usize, 0usize);
-    for row in out.spare_capacity_mut().chunks_exact_mut(inner) {
-        match (ia, ib) {
-            (1, 1) => {
-                for ((d, &x), &y) in row
-                    .iter_mut()
-                    .zip(&a[oa..oa + inner])
-                    .zip(&b[ob..ob + inner])
-                {
-                    d.write(f(x, y));
-                }
-            }
-            (1, 0) => {
-                let y = b[ob];
-                for (d, &x) in row.iter_mut().zip(&a[oa..oa + inner]) {
-                    d.write(f(x, y));
-                }
-            }
-            (0, 1) => {
-                let x = a[oa];
-                for (d, &y) in row.iter_mut().zip(&b[ob..ob + inner]) {
-                    d.write(f(x, y));
-                }
-            }
-            _ => {
-                for (j, d) in row.iter_mut().enumerate() {
-                    d.write(f(a[oa + j * ia], b[ob + j * ib]));
-                }
-            }
-        }
-        for d in (0..last).rev() {
-            index[d] += 1;
-            oa += sa[d];
-            ob += sb[d];
-            if index[d] < out_shape[d] {
-                break;
-            }
-            oa -= sa[d] * out_shape[d];
-            ob -= sb[d] * out_shape[d];
-            index[d] = 0;
-        }
-    }
-    // SAFETY: the rows cover all `n` elements, and each was written.
-    unsafe { out.set_len(n) };
-    out
-}
+use super::{simd, strided, Tensor};
+use crate::shape::{broadcast_shapes, expand_strides};
+use crate::Element;
 
 impl<T: Element> Tensor<T> {
-    /// Applies `f` to every element.
+    /// Applies `f` to every element (of any view); the result is contiguous.
     pub fn map(&self, f: impl Fn(T) -> T) -> Self {
-        Self::from_parts(simd::map(self.as_slice(), f), self.shape.clone())
+        if self.is_contiguous() {
+            return Self::from_parts(simd::map(self.as_slice(), f), self.shape.clone());
+        }
+        let data = simd::dispatch(
+            #[inline(always)]
+            || strided::map_strided(&self.data, self.offset(), &self.strides(), &self.shape, f),
+        );
+        Self::from_parts(data, self.shape.clone())
     }
 
-    /// Combines two tensors element-wise with broadcasting. Panics with a
-    /// message naming `op` and both shapes when they do not broadcast.
+    /// Combines two tensors (of any layout) element-wise with broadcasting;
+    /// the result is contiguous. Panics with a message naming `op` and both
+    /// shapes when they do not broadcast.
     pub fn zip_map(&self, other: &Self, op: &str, f: impl Fn(T, T) -> T) -> Self {
-        if self.shape == other.shape {
+        let (dense_a, dense_b) = (self.is_contiguous(), other.is_contiguous());
+        if self.shape == other.shape && dense_a && dense_b {
             let data = simd::zip(self.as_slice(), other.as_slice(), f);
             return Self::from_parts(data, self.shape.clone());
         }
@@ -103,19 +40,28 @@ impl<T: Element> Tensor<T> {
         // every leading dimension.
         let inner = out_shape.last().copied().unwrap_or(1);
         let is_row = |t: &Self| t.numel() == inner && t.shape().last() == Some(&inner);
-        if inner > 0 && self.shape() == out_shape.as_slice() && is_row(other) {
+        if inner > 0 && dense_a && dense_b && self.shape() == out_shape.as_slice() && is_row(other)
+        {
             let data = simd::rows(self.as_slice(), other.as_slice(), f);
             return Self::from_parts(data, out_shape);
         }
-        if inner > 0 && other.shape() == out_shape.as_slice() && is_row(self) {
+        if inner > 0 && dense_a && dense_b && other.shape() == out_shape.as_slice() && is_row(self)
+        {
             let data = simd::rows(other.as_slice(), self.as_slice(), |y, x| f(x, y));
             return Self::from_parts(data, out_shape);
         }
-        let sa = broadcast_strides(self.shape(), &out_shape);
-        let sb = broadcast_strides(other.shape(), &out_shape);
+        let sa = expand_strides(self.shape(), &self.strides(), &out_shape);
+        let sb = expand_strides(other.shape(), &other.strides(), &out_shape);
         let data = simd::dispatch(
             #[inline(always)]
-            || broadcast_zip(self.as_slice(), &sa, other.as_slice(), &sb, &out_shape, f),
+            || {
+                strided::zip_strided(
+                    (&self.data, self.offset(), &sa),
+                    (&other.data, other.offset(), &sb),
+                    &out_shape,
+                    f,
+                )
+            },
         );
         Self::from_parts(data, out_shape)
     }
@@ -221,6 +167,51 @@ mod tests {
         );
         let s = Tensor::scalar(2.0);
         assert_eq!((&a / &s).shape(), &[2, 3]);
+    }
+
+    #[test]
+    fn elementwise_ops_on_views_equal_the_ops_on_materialised_copies() {
+        let a = Tensor::from_vec(
+            (0..20).map(|i| f64::from(i) * 0.37 - 3.0).collect(),
+            &[4, 5],
+        );
+        let b = Tensor::from_vec(
+            (0..20).map(|i| f64::from(i) * -0.21 + 1.5).collect(),
+            &[5, 4],
+        );
+        let row = Tensor::from_vec(vec![1.0, -2.0, 3.0, 0.5], &[4]);
+        let dense = |t: &Tensor<f64>| t.contiguous();
+        let views = [
+            (a.t(), b.clone()),                             // transpose with a dense partner
+            (a.t(), a.t()),                                 // two non-contiguous, equal shapes
+            (a.narrow(1, 1, 3), a.narrow(1, 2, 3)),         // inner narrows, offsets 1 and 2
+            (a.narrow(0, 1, 2), a.narrow(0, 2, 2).t().t()), // contiguous at offsets
+            (row.broadcast_to(&[5, 4]), b.clone()),         // stride 0 rows
+            (b.clone(), a.narrow(0, 0, 1).t().broadcast_to(&[5, 4])), // stride 0 columns
+        ];
+        for (x, y) in &views {
+            assert_eq!(x * y, &dense(x) * &dense(y), "{x:?} * {y:?}");
+            assert_eq!(x - y, &dense(x) - &dense(y), "{x:?} - {y:?}");
+            assert_eq!(x.tanh(), dense(x).tanh());
+            assert_eq!(x.map(|v| v * 2.0 + 1.0), dense(x).map(|v| v * 2.0 + 1.0));
+        }
+        // broadcasting between views of different shapes
+        let t = a.t(); // [5, 4]
+        assert_eq!(&t + &row, &dense(&t) + &row);
+        assert_eq!(
+            &row / &t.add_scalar(10.0),
+            &row / &dense(&t).add_scalar(10.0)
+        );
+        let col = a.narrow(1, 2, 1); // [4, 1], stride 5
+        assert_eq!(
+            &col * &row.unsqueeze(0),
+            &dense(&col) * &row.reshape(&[1, 4])
+        );
+        assert_eq!(
+            &t.unsqueeze(0) + &col.t(),
+            &dense(&t).unsqueeze(0) + &dense(&col.t())
+        );
+        assert!((&t * &t).is_contiguous());
     }
 
     #[test]

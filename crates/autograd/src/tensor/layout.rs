@@ -1,42 +1,9 @@
-//! Layout ops: reshape, broadcast, transpose, concat, narrow, gather/scatter.
+//! Layout ops: views (reshape, broadcast, transpose, permute, narrow,
+//! unsqueeze, squeeze) and copies (concat, index_select, gather/scatter).
 
 use super::Tensor;
-use crate::shape::{broadcast_strides, broadcasts_to, check_dim, contiguous_strides, numel};
+use crate::shape::{broadcasts_to, check_dim, expand_strides, numel, reshape_strides};
 use crate::{Element, Shape};
-
-/// Reads `src` through `strides` in the order of `out_shape` (row-major).
-fn strided_copy<T: Copy>(src: &[T], strides: &[usize], out_shape: &[usize]) -> Vec<T> {
-    let n = numel(out_shape);
-    let mut out = Vec::with_capacity(n);
-    if out_shape.is_empty() {
-        out.push(src[0]);
-        return out;
-    }
-    if n == 0 {
-        return out;
-    }
-    let last = out_shape.len() - 1;
-    let (inner, step) = (out_shape[last], strides[last]);
-    let mut index = Shape::from_elem(0, last);
-    let mut offset = 0usize;
-    for _ in 0..n / inner {
-        match step {
-            0 => out.extend(std::iter::repeat_n(src[offset], inner)),
-            1 => out.extend_from_slice(&src[offset..offset + inner]),
-            _ => out.extend((0..inner).map(|j| src[offset + j * step])),
-        }
-        for d in (0..last).rev() {
-            index[d] += 1;
-            offset += strides[d];
-            if index[d] < out_shape[d] {
-                break;
-            }
-            offset -= strides[d] * out_shape[d];
-            index[d] = 0;
-        }
-    }
-    out
-}
 
 /// `(outer, size, inner)`: the element counts before, along and after `dim`.
 fn split_at_dim(shape: &[usize], dim: usize) -> (usize, usize, usize) {
@@ -48,8 +15,21 @@ fn split_at_dim(shape: &[usize], dim: usize) -> (usize, usize, usize) {
 }
 
 impl<T: Copy> Tensor<T> {
-    /// The same elements viewed with another shape of the same element
-    /// count (no copy). Panics, naming both shapes, otherwise.
+    /// The same elements in the same row-major order with another shape of
+    /// the same element count. A view sharing the storage (O(1)) whenever
+    /// the layout allows, always for a contiguous tensor (PyTorch's rule:
+    /// also for a transposed or broadcast view whose merged dimensions stay
+    /// evenly spaced); otherwise a contiguous copy, as PyTorch's `reshape`.
+    /// Panics, naming both shapes, when the element counts differ.
+    ///
+    /// ```
+    /// use curvature_autograd::Tensor;
+    /// let a = Tensor::from_vec((0..6).map(f64::from).collect(), &[2, 3]);
+    /// assert!(a.reshape(&[3, 2]).shares_storage(&a));      // a view
+    /// let t = a.t().reshape(&[6]);                          // must copy
+    /// assert!(!t.shares_storage(&a));
+    /// assert_eq!(t.to_vec(), vec![0.0, 3.0, 1.0, 4.0, 2.0, 5.0]);
+    /// ```
     pub fn reshape(&self, shape: &[usize]) -> Self {
         assert_eq!(
             numel(shape),
@@ -58,14 +38,29 @@ impl<T: Copy> Tensor<T> {
             self.shape(),
             self.numel()
         );
-        Self {
-            data: self.data.clone(),
-            shape: Shape::from_slice(shape),
+        let shape = Shape::from_slice(shape);
+        let strides = if self.is_contiguous() {
+            Some(crate::shape::contiguous_strides(&shape))
+        } else {
+            reshape_strides(self.shape(), &self.strides(), &shape)
+        };
+        match strides {
+            Some(strides) => self.view(shape, strides, self.offset()),
+            None => Self::from_parts(self.to_vec(), shape),
         }
     }
 
     /// Expands size-1 (and missing leading) dimensions to `shape`, as
-    /// PyTorch's `expand` but materialised. Panics when it cannot.
+    /// PyTorch's `expand`: a view with stride 0 along every expanded
+    /// dimension, no copy. Panics when it cannot.
+    ///
+    /// ```
+    /// use curvature_autograd::Tensor;
+    /// let col = Tensor::from_vec(vec![1.0_f32, 2.0], &[2, 1]);
+    /// let b = col.broadcast_to(&[2, 3]);
+    /// assert_eq!(b.strides().as_slice(), &[1, 0]);
+    /// assert_eq!(b.to_vec(), vec![1.0, 1.0, 1.0, 2.0, 2.0, 2.0]);
+    /// ```
     pub fn broadcast_to(&self, shape: &[usize]) -> Self {
         assert!(
             broadcasts_to(self.shape(), shape),
@@ -75,28 +70,88 @@ impl<T: Copy> Tensor<T> {
         if self.shape() == shape {
             return self.clone();
         }
-        let strides = broadcast_strides(self.shape(), shape);
-        Self::from_parts(
-            strided_copy(self.as_slice(), &strides, shape),
-            Shape::from_slice(shape),
-        )
+        let strides = expand_strides(self.shape(), &self.strides(), shape);
+        self.view(Shape::from_slice(shape), strides, self.offset())
     }
 
-    /// Swaps dimensions `d0` and `d1`.
+    /// Swaps dimensions `d0` and `d1`: a view, no copy.
     pub fn transpose(&self, d0: usize, d1: usize) -> Self {
         check_dim("transpose", d0, self.shape());
         check_dim("transpose", d1, self.shape());
         if d0 == d1 {
             return self.clone();
         }
-        let mut strides = contiguous_strides(self.shape());
-        let mut shape = Shape::from_slice(self.shape());
+        let (mut shape, mut strides) = (self.shape.clone(), self.strides());
         strides.swap(d0, d1);
         shape.swap(d0, d1);
-        Self::from_parts(strided_copy(self.as_slice(), &strides, &shape), shape)
+        self.view(shape, strides, self.offset())
     }
 
-    /// The transpose of a 2-D tensor. Panics for other ranks.
+    /// The dimensions reordered: dimension `i` of the result is dimension
+    /// `dims[i]` of `self` (PyTorch's `permute`); a view, no copy. Panics
+    /// when `dims` is not a permutation of `0..ndim`.
+    ///
+    /// ```
+    /// use curvature_autograd::Tensor;
+    /// let a = Tensor::from_vec((0..24).map(f64::from).collect(), &[2, 3, 4]);
+    /// let p = a.permute(&[2, 0, 1]);
+    /// assert_eq!(p.shape(), &[4, 2, 3]);
+    /// assert_eq!(p.get(&[3, 1, 2]), a.get(&[1, 2, 3]));
+    /// assert!(p.shares_storage(&a));
+    /// ```
+    pub fn permute(&self, dims: &[usize]) -> Self {
+        let mut seen = vec![false; self.ndim()];
+        let ok = dims.len() == self.ndim()
+            && dims
+                .iter()
+                .all(|&d| d < seen.len() && !std::mem::replace(&mut seen[d], true));
+        assert!(
+            ok,
+            "permute: {dims:?} is not a permutation of the dimensions of shape {:?}",
+            self.shape()
+        );
+        let shape = dims.iter().map(|&d| self.shape[d]).collect();
+        let own = self.strides();
+        let strides = dims.iter().map(|&d| own[d]).collect();
+        self.view(shape, strides, self.offset())
+    }
+
+    /// Inserts a dimension of size 1 at `dim` (`0..=ndim`): a view.
+    pub fn unsqueeze(&self, dim: usize) -> Self {
+        assert!(
+            dim <= self.ndim(),
+            "unsqueeze: dimension {dim} is out of range for shape {:?}",
+            self.shape()
+        );
+        let (mut shape, mut strides) = (self.shape.clone(), self.strides());
+        // any stride works for a size-1 dimension; this one keeps a
+        // contiguous tensor's strides row-major
+        let stride = if dim < self.ndim() {
+            self.shape[dim] * strides[dim]
+        } else {
+            1
+        };
+        shape.insert(dim, 1);
+        strides.insert(dim, stride);
+        self.view(shape, strides, self.offset())
+    }
+
+    /// Removes dimension `dim`, which must have size 1: a view.
+    pub fn squeeze(&self, dim: usize) -> Self {
+        check_dim("squeeze", dim, self.shape());
+        assert_eq!(
+            self.shape[dim],
+            1,
+            "squeeze: dimension {dim} of shape {:?} is not 1",
+            self.shape()
+        );
+        let (mut shape, mut strides) = (self.shape.clone(), self.strides());
+        shape.remove(dim);
+        strides.remove(dim);
+        self.view(shape, strides, self.offset())
+    }
+
+    /// The transpose of a 2-D tensor (a view). Panics for other ranks.
     pub fn t(&self) -> Self {
         assert_eq!(
             self.ndim(),
@@ -129,9 +184,10 @@ impl<T: Copy> Tensor<T> {
             shape[dim] += t.shape()[dim];
         }
         let (outer, _, inner) = split_at_dim(&shape, dim);
+        let parts: Vec<Self> = tensors.iter().map(|t| t.contiguous()).collect();
         let mut data = Vec::with_capacity(numel(&shape));
         for o in 0..outer {
-            for t in tensors {
+            for t in &parts {
                 let chunk = t.shape()[dim] * inner;
                 data.extend_from_slice(&t.as_slice()[o * chunk..(o + 1) * chunk]);
             }
@@ -139,30 +195,33 @@ impl<T: Copy> Tensor<T> {
         Self::from_parts(data, shape)
     }
 
-    /// The slice `start..start + len` along `dim`.
+    /// The slice `start..start + len` along `dim`: a view, no copy.
     pub fn narrow(&self, dim: usize, start: usize, len: usize) -> Self {
         check_dim("narrow", dim, self.shape());
-        let (outer, size, inner) = split_at_dim(self.shape(), dim);
+        let size = self.shape[dim];
         assert!(
             start + len <= size,
             "narrow: range {start}..{} is out of bounds for dimension {dim} of shape {:?}",
             start + len,
             self.shape()
         );
-        let mut data = Vec::with_capacity(outer * len * inner);
-        for o in 0..outer {
-            let base = (o * size + start) * inner;
-            data.extend_from_slice(&self.as_slice()[base..base + len * inner]);
-        }
-        let mut shape = Shape::from_slice(self.shape());
+        let mut shape = self.shape.clone();
         shape[dim] = len;
-        Self::from_parts(data, shape)
+        // an empty slice keeps the old offset, so it never points past the storage
+        let strides = self.strides();
+        let offset = if len == 0 {
+            self.offset()
+        } else {
+            self.offset() + start * strides[dim]
+        };
+        self.view(shape, strides, offset)
     }
 
     /// The rows (entries along `dim`) at `indices`, in that order.
     pub fn index_select(&self, dim: usize, indices: &[usize]) -> Self {
         check_dim("index_select", dim, self.shape());
         let (outer, size, inner) = split_at_dim(self.shape(), dim);
+        let this = self.contiguous();
         let mut data = Vec::with_capacity(outer * indices.len() * inner);
         for o in 0..outer {
             for &i in indices {
@@ -172,7 +231,7 @@ impl<T: Copy> Tensor<T> {
                     self.shape()
                 );
                 let base = (o * size + i) * inner;
-                data.extend_from_slice(&self.as_slice()[base..base + inner]);
+                data.extend_from_slice(&this.as_slice()[base..base + inner]);
             }
         }
         let mut shape = Shape::from_slice(self.shape());
@@ -198,7 +257,7 @@ impl<T: Copy> Tensor<T> {
             self.shape()
         );
         let size = self.shape()[dim];
-        if let Some(&bad) = index.as_slice().iter().find(|&&i| i >= size) {
+        if let Some(&bad) = index.contiguous().as_slice().iter().find(|&&i| i >= size) {
             panic!(
                 "{op}: index {bad} is out of range for dimension {dim} of shape {:?}",
                 self.shape()
@@ -222,8 +281,8 @@ impl<T: Element> Tensor<T> {
         self.check_gather_index("gather", dim, index);
         let (outer, size, inner) = split_at_dim(self.shape(), dim);
         let k = index.shape()[dim];
-        let src = self.as_slice();
-        let idx = index.as_slice();
+        let (this, index) = (self.contiguous(), index.contiguous());
+        let (src, idx) = (this.as_slice(), index.as_slice());
         let mut data = Vec::with_capacity(index.numel());
         for o in 0..outer {
             for j in 0..k {
@@ -251,7 +310,8 @@ impl<T: Element> Tensor<T> {
         let (outer, size, inner) = split_at_dim(shape, dim);
         let k = index.shape()[dim];
         let mut data = out.into_vec();
-        let (src, idx) = (self.as_slice(), index.as_slice());
+        let (this, index) = (self.contiguous(), index.contiguous());
+        let (src, idx) = (this.as_slice(), index.as_slice());
         for o in 0..outer {
             for j in 0..k {
                 for i in 0..inner {
@@ -286,6 +346,161 @@ mod tests {
         assert_eq!(a.index_select(0, &[1, 1, 0]).shape(), &[3, 3]);
         let b = Tensor::from_vec(vec![1.0, 2.0], &[2, 1]).broadcast_to(&[2, 3]);
         assert_eq!(b.to_vec(), vec![1.0, 1.0, 1.0, 2.0, 2.0, 2.0]);
+    }
+
+    fn arange(shape: &[usize]) -> Tensor<f64> {
+        Tensor::from_vec((0..numel(shape)).map(|i| i as f64).collect(), shape)
+    }
+
+    #[test]
+    fn every_view_op_shares_storage_without_copying() {
+        let a = arange(&[2, 3, 4]);
+        let col = arange(&[3, 1]);
+        let views = [
+            a.transpose(0, 2),
+            a.permute(&[1, 2, 0]),
+            a.narrow(1, 1, 2),
+            a.narrow(2, 3, 1),
+            a.unsqueeze(1),
+            a.unsqueeze(3),
+            a.reshape(&[6, 4]),
+            a.reshape(&[2, 3, 4, 1]).squeeze(3),
+            a.transpose(0, 1).reshape(&[3, 2, 2, 2]),
+            col.broadcast_to(&[5, 3, 7]),
+        ];
+        for v in &views {
+            let base = if v.shares_storage(&col) { &col } else { &a };
+            assert!(v.shares_storage(base), "{v:?} was copied");
+        }
+        assert_eq!(a.narrow(2, 3, 1).offset(), 3);
+        assert_eq!(
+            col.broadcast_to(&[5, 3, 7]).strides().as_slice(),
+            &[0, 1, 0]
+        );
+    }
+
+    #[test]
+    fn views_of_views_read_the_elements_of_their_materialised_equivalents() {
+        let a = arange(&[2, 3, 4]);
+        // permute -> narrow -> transpose, element [i, j, k] = a[k, j, i + 1]
+        let v = a.permute(&[2, 1, 0]).narrow(0, 1, 2).transpose(1, 2);
+        assert_eq!(v.shape(), &[2, 2, 3]);
+        let mut expected = Vec::new();
+        for i in 0..2 {
+            for k in 0..2 {
+                for j in 0..3 {
+                    expected.push(a.get(&[k, j, i + 1]));
+                }
+            }
+        }
+        assert_eq!(v.to_vec(), expected);
+        // the same chain with every step materialised
+        let copied = a
+            .permute(&[2, 1, 0])
+            .contiguous()
+            .narrow(0, 1, 2)
+            .contiguous()
+            .transpose(1, 2)
+            .contiguous();
+        assert_eq!(v, copied);
+        assert!(!v.is_contiguous() && copied.is_contiguous());
+        assert_eq!(v.contiguous().as_slice(), copied.as_slice());
+        assert_eq!(v.get(&[1, 0, 2]), copied.get(&[1, 0, 2]));
+
+        // transpose of a narrow of a broadcast: every element is c[j]
+        let c = Tensor::from_vec(vec![10.0, 20.0, 30.0], &[3, 1]);
+        let w = c.broadcast_to(&[3, 4]).narrow(1, 1, 2).t();
+        assert_eq!(w.shape(), &[2, 3]);
+        assert_eq!(w.to_vec(), vec![10.0, 20.0, 30.0, 10.0, 20.0, 30.0]);
+        assert!(w.shares_storage(&c));
+        let u = w.unsqueeze(0).squeeze(0).narrow(1, 2, 1);
+        assert_eq!((u.numel(), u.get(&[1, 0])), (2, 30.0));
+    }
+
+    #[test]
+    fn contiguous_copies_only_what_is_not_contiguous() {
+        let a = arange(&[3, 4]);
+        assert!(a.contiguous().shares_storage(&a));
+        // rows 1..3: contiguous at an offset, lent as is
+        let rows = a.narrow(0, 1, 2);
+        assert!(rows.is_contiguous() && rows.contiguous().shares_storage(&a));
+        assert_eq!(rows.as_slice(), &[4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0]);
+        for v in [
+            a.t(),
+            a.narrow(1, 1, 2),
+            a.narrow(0, 1, 1).broadcast_to(&[2, 4]),
+        ] {
+            let c = v.contiguous();
+            assert!(!v.is_contiguous() && c.is_contiguous(), "{v:?}");
+            assert!(!c.shares_storage(&a) && c.offset() == 0);
+            assert_eq!(c.to_vec(), v.to_vec());
+        }
+    }
+
+    #[test]
+    fn reshape_of_a_non_contiguous_view_copies_in_its_row_major_order() {
+        let a = arange(&[2, 3]);
+        let t = a.t();
+        let flat = t.reshape(&[6]);
+        assert!(!flat.shares_storage(&a));
+        assert_eq!(flat.to_vec(), vec![0.0, 3.0, 1.0, 4.0, 2.0, 5.0]);
+        // adding a unit dimension to a transpose stays a view
+        let split = t.reshape(&[3, 1, 2]);
+        assert!(split.shares_storage(&a));
+        assert_eq!(split.to_vec(), t.to_vec());
+        let n = arange(&[4, 4]).narrow(1, 0, 2).reshape(&[8]);
+        assert_eq!(n.to_vec(), vec![0.0, 1.0, 4.0, 5.0, 8.0, 9.0, 12.0, 13.0]);
+    }
+
+    #[test]
+    fn owned_access_to_a_view_copies_and_leaves_the_storage_alone() {
+        let a = arange(&[2, 3]);
+        let mut t = a.t();
+        t.make_mut()[0] = -1.0;
+        assert_eq!(t.to_vec(), vec![-1.0, 3.0, 1.0, 4.0, 2.0, 5.0]);
+        assert!(t.is_contiguous() && !t.shares_storage(&a));
+        assert_eq!(a.get(&[0, 0]), 0.0);
+        assert_eq!(a.narrow(1, 1, 1).into_vec(), vec![1.0, 4.0]);
+        let mut rows = a.narrow(0, 1, 1);
+        rows.make_mut()[2] = 7.0;
+        assert_eq!((rows.to_vec(), a.get(&[1, 2])), (vec![3.0, 4.0, 7.0], 5.0));
+    }
+
+    #[test]
+    fn copying_ops_accept_views() {
+        let a = arange(&[3, 4]);
+        let t = a.t(); // [4, 3]
+        let dense = t.contiguous();
+        let idx = Tensor::from_vec(vec![2, 0, 1, 1, 0, 2, 2, 2], &[4, 2]);
+        assert_eq!(t.gather(1, &idx), dense.gather(1, &idx));
+        let idx_t = Tensor::from_vec(vec![2, 0, 1, 1, 0, 2, 2, 2], &[2, 4]).t();
+        assert_eq!(t.gather(1, &idx_t), dense.gather(1, &idx_t.contiguous()));
+        let src = a.narrow(1, 0, 2); // [3, 2] non-contiguous
+        let sidx = Tensor::from_vec(vec![0, 3, 1, 1, 2, 0], &[3, 2]);
+        assert_eq!(
+            src.scatter_add(1, &sidx, &[3, 4]),
+            src.contiguous().scatter_add(1, &sidx, &[3, 4])
+        );
+        assert_eq!(t.index_select(1, &[2, 0]), dense.index_select(1, &[2, 0]));
+        let joined = Tensor::concat(&[&t, &a.narrow(0, 0, 2).t()], 1);
+        assert_eq!(
+            joined,
+            Tensor::concat(&[&dense, &a.narrow(0, 0, 2).t().contiguous()], 1)
+        );
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "as_slice: the tensor of shape [3, 2] with strides [1, 3] is a non-contiguous view"
+    )]
+    fn as_slice_of_a_transpose_names_shape_and_strides() {
+        let _ = arange(&[2, 3]).t().as_slice();
+    }
+
+    #[test]
+    #[should_panic(expected = "permute: [0, 0] is not a permutation")]
+    fn permute_rejects_a_repeated_dimension() {
+        let _ = arange(&[2, 3]).permute(&[0, 0]);
     }
 
     #[test]

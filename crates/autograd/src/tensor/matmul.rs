@@ -3,13 +3,17 @@
 use super::Tensor;
 use crate::{Element, Shape};
 
-/// The `(rows, cols)` of `op(X)` and the row and column strides that read
-/// it from a contiguous `[r, c]` buffer, transposed or not.
-fn operand(r: usize, c: usize, transposed: bool) -> (usize, usize, isize, isize) {
+/// The `(rows, cols)` of `op(X)` and its row and column strides, for a
+/// matrix `X` of `(r, c)` with strides `(sr, sc)`, transposed or not.
+fn operand(
+    (r, c): (usize, usize),
+    (sr, sc): (usize, usize),
+    transposed: bool,
+) -> (usize, usize, isize, isize) {
     if transposed {
-        (c, r, 1, c as isize)
+        (c, r, sc as isize, sr as isize)
     } else {
-        (r, c, c as isize, 1)
+        (r, c, sr as isize, sc as isize)
     }
 }
 
@@ -22,7 +26,10 @@ impl<T: Element> Tensor<T> {
 
     /// `op(self) @ op(other)` where `op` transposes the last two dimensions
     /// when its flag is set. The transpose is a change of strides, never a
-    /// copy. Panics, naming both shapes, when the inner dimensions differ.
+    /// copy, and so is any strided view given as an operand (a transpose,
+    /// a narrow, a broadcast, a batch of strided matrices): its strides go
+    /// to the GEMM as they are. Panics, naming both shapes, when the inner
+    /// dimensions differ.
     pub fn matmul_transposed(&self, other: &Self, trans_a: bool, trans_b: bool) -> Self {
         let (sa, sb) = (self.shape(), other.shape());
         let batched = match (sa.len(), sb.len()) {
@@ -33,8 +40,9 @@ impl<T: Element> Tensor<T> {
             ),
         };
         let off = usize::from(batched);
-        let (m, k, rsa, csa) = operand(sa[off], sa[off + 1], trans_a);
-        let (k2, n, rsb, csb) = operand(sb[off], sb[off + 1], trans_b);
+        let (ta, tb) = (self.strides(), other.strides());
+        let (m, k, rsa, csa) = operand((sa[off], sa[off + 1]), (ta[off], ta[off + 1]), trans_a);
+        let (k2, n, rsb, csb) = operand((sb[off], sb[off + 1]), (tb[off], tb[off + 1]), trans_b);
         assert_eq!(
             k,
             k2,
@@ -44,27 +52,32 @@ impl<T: Element> Tensor<T> {
         );
         let batch = if batched { sa[0] } else { 1 };
         let len = batch * m * n;
-        if k == 0 {
+        if len == 0 || k == 0 {
             let (full, plain) = ([batch, m, n], [m, n]);
             return Self::zeros(if batched { &full } else { &plain });
         }
+        // the step between the matrices of a batch (0 for a broadcast batch)
+        let (step_a, step_b) = if batched { (ta[0], tb[0]) } else { (0, 0) };
         let mut out: Vec<T> = Vec::with_capacity(len);
-        let (a, b) = (self.as_slice(), other.as_slice());
         let c = out.as_mut_ptr();
         for i in 0..batch {
-            // SAFETY: the strides describe the [m, k], [k, n] and [m, n]
-            // matrices inside these buffers; `c` is fresh, and with beta = 0
-            // gemm writes every element of C without reading it.
+            let a = &self.data[self.offset() + i * step_a..];
+            let b = &other.data[other.offset() + i * step_b..];
+            // SAFETY: every operand's shape, strides and offset describe
+            // elements inside its storage (views are checked when made), so
+            // the [m, k] and [k, n] matrices lie in `a` and `b`; `c` is
+            // fresh, and with beta = 0 gemm writes every element of C
+            // without reading it.
             unsafe {
                 T::gemm(
                     m,
                     k,
                     n,
                     T::one(),
-                    a[i * m * k..].as_ptr(),
+                    a.as_ptr(),
                     rsa,
                     csa,
-                    b[i * k * n..].as_ptr(),
+                    b.as_ptr(),
                     rsb,
                     csb,
                     T::zero(),
@@ -111,6 +124,40 @@ mod tests {
         let a1 = a.narrow(0, 1, 1).reshape(&[2, 3]);
         let b1 = b.narrow(0, 1, 1).reshape(&[3, 2]);
         assert_eq!(c.narrow(0, 1, 1).reshape(&[2, 2]), a1.matmul(&b1));
+    }
+
+    #[test]
+    fn strided_views_go_to_gemm_as_they_are() {
+        // integer values: the products are exact, whatever the order
+        let int = |n: usize, shape: &[usize]| {
+            Tensor::from_vec((0..n).map(|i| ((i * 5) % 7) as f64 - 3.0).collect(), shape)
+        };
+        let wide = int(18, &[3, 6]);
+        let a = wide.narrow(1, 1, 4); // [3, 4], row stride 6, offset 1
+        let b = int(20, &[5, 4]).t(); // [4, 5], column-major
+        let rows = int(4, &[1, 4]).broadcast_to(&[3, 4]); // row stride 0
+        let dense = |t: &Tensor<f64>| t.contiguous();
+        for x in [&a, &rows] {
+            assert_eq!(x.matmul(&b), dense(x).matmul(&dense(&b)));
+            assert_eq!(
+                x.matmul_transposed(&b.t(), false, true),
+                dense(x).matmul(&dense(&b))
+            );
+            assert_eq!(
+                b.matmul_transposed(x, true, true),
+                dense(&b).t().contiguous().matmul(&dense(&x.t()))
+            );
+        }
+        // batched: matrices that are strided inside a permuted batch
+        let x = int(24, &[3, 2, 4]).transpose(0, 1); // [2, 3, 4], batch stride 4
+        let y = int(40, &[2, 5, 4]).transpose(1, 2); // [2, 4, 5], transposed matrices
+        let shared = int(20, &[1, 4, 5]).broadcast_to(&[2, 4, 5]); // batch stride 0
+        assert_eq!(x.matmul(&y), dense(&x).matmul(&dense(&y)));
+        assert_eq!(x.matmul(&shared), dense(&x).matmul(&dense(&shared)));
+        assert_eq!(
+            x.matmul_transposed(&y, false, false),
+            x.matmul_transposed(&dense(&y.transpose(1, 2)), false, true)
+        );
     }
 
     #[test]

@@ -1,19 +1,41 @@
 //! Reductions: sums to a (broadcast-compatible) shape, along a dim, and max.
 
-use super::Tensor;
+use super::{simd, strided, Tensor};
 use crate::shape::{broadcast_strides, broadcasts_to, check_dim, numel, without_dim as squeeze};
 use crate::{Element, Shape};
 
 impl<T: Element> Tensor<T> {
+    /// The sum of all elements (of any view), in row-major order.
+    fn total(&self) -> T {
+        if self.is_contiguous() {
+            return self.as_slice().iter().copied().sum();
+        }
+        let mut out = [T::zero()];
+        let none = Shape::from_elem(0, self.ndim());
+        simd::dispatch(
+            #[inline(always)]
+            || {
+                strided::accumulate_strided(
+                    &mut out,
+                    &none,
+                    (&self.data, self.offset(), &self.strides()),
+                    &self.shape,
+                    T::zero(),
+                )
+            },
+        );
+        out[0]
+    }
+
     /// The sum of all elements, as a scalar tensor of shape `[]`.
     pub fn sum(&self) -> Self {
-        Self::scalar(self.as_slice().iter().copied().sum())
+        Self::scalar(self.total())
     }
 
     /// The mean of all elements, as a scalar tensor of shape `[]`.
     pub fn mean(&self) -> Self {
         let n = T::from_f64(self.numel() as f64);
-        Self::scalar(self.as_slice().iter().copied().sum::<T>() / n)
+        Self::scalar(self.total() / n)
     }
 
     /// Sums the dimensions along which `shape` was broadcast to this
@@ -31,42 +53,21 @@ impl<T: Element> Tensor<T> {
         }
         let mut out = vec![T::zero(); numel(shape)];
         if out.len() == 1 {
-            out[0] = self.as_slice().iter().copied().sum();
+            out[0] = self.total();
             return Self::from_parts(out, Shape::from_slice(shape));
         }
-        let full = self.shape();
-        let strides = broadcast_strides(shape, full);
-        let rank = full.len();
-        let last = rank - 1;
-        let inner = full[last];
-        if inner == 0 || self.numel() == 0 {
-            return Self::from_parts(out, Shape::from_slice(shape));
-        }
-        let step = strides[last];
-        let data = self.as_slice();
-        super::simd::dispatch(
+        // `out` read as the full shape: stride 0 along the summed dimensions
+        let out_strides = broadcast_strides(shape, self.shape());
+        simd::dispatch(
             #[inline(always)]
             || {
-                let mut index = Shape::from_elem(0, last);
-                let mut offset = 0usize;
-                for row in data.chunks_exact(inner) {
-                    if step == 0 {
-                        out[offset] += row.iter().copied().fold(T::zero(), |acc, x| acc + x);
-                    } else {
-                        for (o, &x) in out[offset..offset + inner].iter_mut().zip(row) {
-                            *o += x;
-                        }
-                    }
-                    for d in (0..last).rev() {
-                        index[d] += 1;
-                        offset += strides[d];
-                        if index[d] < full[d] {
-                            break;
-                        }
-                        offset -= strides[d] * full[d];
-                        index[d] = 0;
-                    }
-                }
+                strided::accumulate_strided(
+                    &mut out,
+                    &out_strides,
+                    (&self.data, self.offset(), &self.strides()),
+                    &self.shape,
+                    T::zero(),
+                )
             },
         );
         Self::from_parts(out, Shape::from_slice(shape))
@@ -103,7 +104,8 @@ impl<T: Element> Tensor<T> {
         );
         let inner: usize = shape[dim + 1..].iter().product();
         let outer: usize = shape[..dim].iter().product();
-        let data = self.as_slice();
+        let this = self.contiguous();
+        let data = this.as_slice();
         let mut out = Vec::with_capacity(outer * inner);
         for o in 0..outer {
             for i in 0..inner {
@@ -157,6 +159,45 @@ mod tests {
             b.mean_dim(2, false).to_vec(),
             vec![1.5, 5.5, 9.5, 13.5, 17.5, 21.5]
         );
+    }
+
+    #[test]
+    fn reductions_of_views_equal_those_of_materialised_copies() {
+        // integer values: every sum is exact, whatever the order
+        let a = Tensor::from_vec(
+            (0..60).map(|i| f64::from((i * 7) % 11)).collect(),
+            &[3, 4, 5],
+        );
+        let views = [
+            a.permute(&[2, 0, 1]),
+            a.narrow(2, 1, 3),
+            a.narrow(0, 1, 2),
+            a.narrow(1, 0, 1).broadcast_to(&[3, 6, 5]),
+            a.transpose(0, 2).narrow(1, 1, 2),
+        ];
+        for v in &views {
+            let d = v.contiguous();
+            assert_eq!(v.sum(), d.sum(), "{v:?}");
+            assert_eq!(v.mean(), d.mean());
+            for dim in 0..3 {
+                assert_eq!(
+                    v.sum_dim(dim, true),
+                    d.sum_dim(dim, true),
+                    "{v:?} dim {dim}"
+                );
+                assert_eq!(v.max_dim(dim, false), d.max_dim(dim, false));
+                assert_eq!(v.argmax_dim(dim), d.argmax_dim(dim));
+            }
+            let s = v.shape();
+            for to in [
+                vec![s[1], 1],
+                vec![s[2]],
+                vec![s[0], 1, s[2]],
+                vec![1, 1, 1],
+            ] {
+                assert_eq!(v.sum_to(&to), d.sum_to(&to), "{v:?} to {to:?}");
+            }
+        }
     }
 
     #[test]

@@ -63,8 +63,16 @@ pub(crate) fn zip<T: Copy, F: Fn(T, T) -> T>(a: &[T], b: &[T], f: F) -> Vec<T> {
 }
 
 /// `f(a[i, j], row[j])` for `a` seen as rows of `row.len()` elements.
+/// Panics unless `row` is non-empty and `a.len()` a multiple of its length:
+/// the unsafe `set_len` below relies on the rows covering all of `a`.
 #[inline(always)]
 pub(crate) fn rows<T: Copy, F: Fn(T, T) -> T>(a: &[T], row: &[T], f: F) -> Vec<T> {
+    assert!(
+        !row.is_empty() && a.len() % row.len() == 0,
+        "simd::rows: {} elements are not whole rows of {}",
+        a.len(),
+        row.len()
+    );
     dispatch(
         #[inline(always)]
         || {
@@ -75,10 +83,25 @@ pub(crate) fn rows<T: Copy, F: Fn(T, T) -> T>(a: &[T], row: &[T], f: F) -> Vec<T
                     d.write(f(x, y));
                 }
             }
-            // SAFETY: `a.len()` is a multiple of `row.len()` (the caller's
-            // shapes), so the rows cover, and wrote, every element.
+            // SAFETY: `a.len()` is a multiple of `row.len()` (asserted
+            // above), so the rows cover, and wrote, every element.
             unsafe { out.set_len(a.len()) };
             out
         },
     )
+}
+
+#[cfg(test)]
+mod rows_tests {
+    #[test]
+    #[should_panic(expected = "simd::rows: 5 elements are not whole rows of 2")]
+    fn rows_refuses_a_partial_row() {
+        let _ = super::rows(&[1.0_f32; 5], &[1.0, 2.0], |a, b| a + b);
+    }
+
+    #[test]
+    fn rows_combines_each_row_with_the_row() {
+        let out = super::rows(&[1.0_f64, 2.0, 3.0, 4.0], &[10.0, 20.0], |a, b| a + b);
+        assert_eq!(out, vec![11.0, 22.0, 13.0, 24.0]);
+    }
 }
