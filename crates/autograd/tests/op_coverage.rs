@@ -176,6 +176,16 @@ const CASES: &[Case] = &[
         || vec![randn(&[2, 3, 4], 1)],
     ),
     case(
+        "permute",
+        |_, p| p[0].permute(&[2, 0, 1]).tanh(),
+        || vec![randn(&[2, 3, 4], 8)],
+    ),
+    case(
+        "permute",
+        |_, p| p[0].permute(&[1, 0]).matmul(&p[1]).sin(),
+        || vec![randn(&[3, 2], 9), randn(&[3, 4], 10)],
+    ),
+    case(
         "reshape",
         |_, p| p[0].reshape(&[3, 2]).tanh(),
         || vec![randn(&[2, 3], 2)],

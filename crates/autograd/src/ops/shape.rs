@@ -13,6 +13,16 @@ op_family! {
         Transpose { d0: usize, d1: usize } "transpose",
             "the gradient is transposed back: g.transpose(d0, d1)",
             |c| c.g.transpose(d0, d1);
+        /// Reorders the dimensions: dimension `i` of the output is `dims[i]` of the input.
+        Permute { dims: Vec<usize> } "permute",
+            "the gradient is permuted back by the inverse permutation",
+            |c| {
+                let mut inverse = vec![0; dims.len()];
+                for (i, &d) in dims.iter().enumerate() {
+                    inverse[d] = i;
+                }
+                c.g.permute(&inverse)
+            };
         /// The same elements in another shape.
         Reshape {} "reshape",
             "the gradient is reshaped back to the input's shape",
@@ -124,11 +134,30 @@ impl<T: Element> Var<T> {
         )
     }
 
-    /// Swaps dimensions `d0` and `d1` (a copy; for products prefer
-    /// [`Var::matmul_nt`] and [`Var::matmul_tn`], which transpose by strides).
+    /// Swaps dimensions `d0` and `d1`: a view of the same storage, no copy
+    /// (a later element-wise op reads it through its strides; a product
+    /// passes the strides to GEMM).
     pub fn transpose(&self, d0: usize, d1: usize) -> Var<T> {
         let value = self.value().transpose(d0, d1);
         self.record(Op::Layout(Layout::Transpose { d0, d1 }), &[self], value)
+    }
+
+    /// The dimensions reordered, as PyTorch's `permute`: dimension `i` of
+    /// the result is dimension `dims[i]` of `self`. A view, no copy. Panics
+    /// when `dims` is not a permutation of the dimensions.
+    ///
+    /// ```
+    /// use curvature_autograd::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let x = tape.var(Tensor::<f64>::zeros(&[2, 3, 4]));
+    /// assert_eq!(x.permute(&[2, 0, 1]).shape().as_slice(), &[4, 2, 3]);
+    /// ```
+    pub fn permute(&self, dims: &[usize]) -> Var<T> {
+        let value = self.value().permute(dims);
+        let op = Op::Layout(Layout::Permute {
+            dims: dims.to_vec(),
+        });
+        self.record(op, &[self], value)
     }
 
     /// The transpose of a 2-D value.
