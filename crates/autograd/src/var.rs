@@ -37,6 +37,13 @@ impl<T: Element> Var<T> {
         self.tape.value(self.id)
     }
 
+    /// Runs `f` on the value, borrowed from the tape: no handle is cloned,
+    /// which is what an op's forward needs. `f` must not record on the tape.
+    #[inline]
+    pub(crate) fn with_value<R>(&self, f: impl FnOnce(&Tensor<T>) -> R) -> R {
+        f(&self.tape.nodes.borrow()[self.id].value)
+    }
+
     /// The shape of the value.
     pub fn shape(&self) -> crate::Shape {
         crate::Shape::from_slice(self.tape.nodes.borrow()[self.id].value.shape())

@@ -73,7 +73,7 @@ macro_rules! binary_ops {
                 #[doc = concat!("Derivative: `", $formula, "`.")]
                 pub fn $name(&self, other: &Var<T>) -> Var<T> {
                     self.check_same_tape(other, stringify!($name));
-                    let value = self.value().$name(&other.value());
+                    let value = self.with_value(|a| other.with_value(|b| a.$name(b)));
                     self.record(Op::Binary(Binary::$Variant), &[self, other], value)
                 }
             )*

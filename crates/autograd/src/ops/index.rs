@@ -21,7 +21,7 @@ impl<T: Element> Var<T> {
     /// PyTorch's `gather` along `dim` (see [`Tensor::gather`]): picks, for
     /// instance, the logit of each row's class label.
     pub fn gather(&self, dim: usize, index: &Tensor<usize>) -> Var<T> {
-        let value = self.value().gather(dim, index);
+        let value = self.with_value(|x| x.gather(dim, index));
         let op = Op::Index(Index::Gather {
             dim,
             index: index.clone(),
@@ -32,7 +32,7 @@ impl<T: Element> Var<T> {
     /// The adjoint of [`Var::gather`]: zeros of `shape` with `self` added at
     /// the indexed positions along `dim`.
     pub fn scatter_add(&self, dim: usize, index: &Tensor<usize>, shape: &[usize]) -> Var<T> {
-        let value = self.value().scatter_add(dim, index, shape);
+        let value = self.with_value(|x| x.scatter_add(dim, index, shape));
         let op = Op::Index(Index::ScatterAdd {
             dim,
             index: index.clone(),

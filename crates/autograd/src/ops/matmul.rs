@@ -52,9 +52,8 @@ impl<T: Element> Var<T> {
     /// when its flag is set (by strides, never by a copy).
     pub fn matmul_transposed(&self, other: &Var<T>, trans_a: bool, trans_b: bool) -> Var<T> {
         self.check_same_tape(other, "matmul");
-        let value = self
-            .value()
-            .matmul_transposed(&other.value(), trans_a, trans_b);
+        let value =
+            self.with_value(|a| other.with_value(|b| a.matmul_transposed(b, trans_a, trans_b)));
         let op = Op::Product(Product::MatMul { trans_a, trans_b });
         self.record(op, &[self, other], value)
     }

@@ -44,7 +44,7 @@ impl<T: Element> Var<T> {
     pub fn max_dim(&self, dim: usize, keepdim: bool) -> Var<T> {
         let shape: Shape = self.shape();
         check_dim("max_dim", dim, &shape);
-        let index = self.value().argmax_dim(dim);
+        let index = self.with_value(|x| x.argmax_dim(dim));
         let values = self.gather(dim, &index);
         if keepdim {
             values

@@ -80,7 +80,7 @@ impl<T: Element> Var<T> {
         self.record(
             Op::Layout(Layout::Reshape {}),
             &[self],
-            self.value().reshape(shape),
+            self.with_value(|x| x.reshape(shape)),
         )
     }
 
@@ -118,7 +118,7 @@ impl<T: Element> Var<T> {
         if self.shape().as_slice() == shape {
             return self.clone();
         }
-        let value = self.value().sum_to(shape);
+        let value = self.with_value(|x| x.sum_to(shape));
         self.record(Op::Layout(Layout::SumTo {}), &[self], value)
     }
 
@@ -130,7 +130,7 @@ impl<T: Element> Var<T> {
         self.record(
             Op::Layout(Layout::BroadcastTo {}),
             &[self],
-            self.value().broadcast_to(shape),
+            self.with_value(|x| x.broadcast_to(shape)),
         )
     }
 
@@ -138,7 +138,7 @@ impl<T: Element> Var<T> {
     /// (a later element-wise op reads it through its strides; a product
     /// passes the strides to GEMM).
     pub fn transpose(&self, d0: usize, d1: usize) -> Var<T> {
-        let value = self.value().transpose(d0, d1);
+        let value = self.with_value(|x| x.transpose(d0, d1));
         self.record(Op::Layout(Layout::Transpose { d0, d1 }), &[self], value)
     }
 
@@ -153,7 +153,7 @@ impl<T: Element> Var<T> {
     /// assert_eq!(x.permute(&[2, 0, 1]).shape().as_slice(), &[4, 2, 3]);
     /// ```
     pub fn permute(&self, dims: &[usize]) -> Var<T> {
-        let value = self.value().permute(dims);
+        let value = self.with_value(|x| x.permute(dims));
         let op = Op::Layout(Layout::Permute {
             dims: dims.to_vec(),
         });
@@ -200,7 +200,7 @@ impl<T: Element> Var<T> {
 
     /// The slice `start..start + len` along `dim`.
     pub fn narrow(&self, dim: usize, start: usize, len: usize) -> Var<T> {
-        let value = self.value().narrow(dim, start, len);
+        let value = self.with_value(|x| x.narrow(dim, start, len));
         self.record(Op::Layout(Layout::Narrow { dim, start }), &[self], value)
     }
 }

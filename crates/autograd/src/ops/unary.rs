@@ -68,7 +68,7 @@ macro_rules! unary_ops {
                 #[doc = ""]
                 #[doc = concat!("Derivative: `", $formula, "`.")]
                 pub fn $name(&self $(, $p: $pty)?) -> Var<T> {
-                    let value = self.value().$name($($p)?);
+                    let value = self.with_value(|x| x.$name($($p)?));
                     self.record(Op::Unary(Unary::$Variant $(($p))?), &[self], value)
                 }
             )*
