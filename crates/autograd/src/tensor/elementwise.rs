@@ -36,6 +36,20 @@ impl<T: Element> Tensor<T> {
                 other.shape()
             )
         });
+        // One operand is a single value seen at every position (a scalar,
+        // or the broadcast gradient of a sum or mean): a map of the other.
+        if dense_b && other.shape() == out_shape.as_slice() {
+            if let Some(x) = self.single_value() {
+                let data = simd::map(other.as_slice(), |y| f(x, y));
+                return Self::from_parts(data, out_shape);
+            }
+        }
+        if dense_a && self.shape() == out_shape.as_slice() {
+            if let Some(y) = other.single_value() {
+                let data = simd::map(self.as_slice(), |x| f(x, y));
+                return Self::from_parts(data, out_shape);
+            }
+        }
         // The common bias case: a full tensor and a row that repeats along
         // every leading dimension.
         let inner = out_shape.last().copied().unwrap_or(1);
@@ -64,6 +78,17 @@ impl<T: Element> Tensor<T> {
             },
         );
         Self::from_parts(data, out_shape)
+    }
+
+    /// The value, when every element is the same storage element (one
+    /// element, or a broadcast of one: all strides 0).
+    fn single_value(&self) -> Option<T> {
+        let single = self.numel() == 1
+            || self
+                .view
+                .as_ref()
+                .is_some_and(|v| v.strides.iter().all(|&s| s == 0));
+        (single && self.numel() > 0).then(|| self.data[self.offset()])
     }
 
     /// `sign(x)`: -1, 0 or 1 (0 at 0, as PyTorch).
