@@ -315,3 +315,25 @@ fn grad_many_equals_grad_of_the_seeded_sum() {
         one[0]
     );
 }
+
+#[test]
+fn try_grad_many_returns_shape_and_count_errors_instead_of_panicking() {
+    let tape = Tape::new();
+    let x = tape.var(Tensor::from_vec(vec![0.5_f64, -1.0], &[2]));
+    let (a, b) = (x.square(), x.exp());
+    match tape.try_grad_many([&a, &b], &[Tensor::ones(&[2]), Tensor::ones(&[3])], [&x]) {
+        Err(Error::Shape { op, lhs, rhs, .. }) => {
+            assert_eq!((op, lhs, rhs), ("grad_many", vec![3], vec![2]));
+        }
+        other => panic!("expected a shape error, got {other:?}"),
+    }
+    match tape.try_grad_many([&a, &b], &[Tensor::ones(&[2])], [&x]) {
+        Err(Error::Seed(message)) => assert!(message.contains("2 outputs but 1"), "{message}"),
+        other => panic!("expected a seed error, got {other:?}"),
+    }
+    let ok = tape
+        .try_grad_many([&a, &b], &[Tensor::ones(&[2]), Tensor::ones(&[2])], [&x])
+        .expect("matching seeds");
+    // d/dx (x^2 + e^x) = 2x + e^x
+    assert!((ok[0].get(&[0]) - (1.0 + 0.5_f64.exp())).abs() < 1e-12);
+}
