@@ -1,7 +1,8 @@
 //! What a tape node records, and how an op is declared.
 //!
 //! An op is declared once, in the table of its family (`ops/unary.rs`,
-//! `ops/binary.rs`, `ops/shape.rs`, `ops/index.rs`, `ops/matmul.rs`):
+//! `ops/binary.rs`, `ops/shape.rs`, `ops/index.rs`, `ops/matmul.rs`,
+//! `ops/conv.rs`):
 //! its name, its derivative formula as one line of text, and its derivative
 //! rule written in recorded `Var` ops. The element-wise tables also hold the
 //! scalar forward kernel, from which the `Tensor` and `Var` methods are
@@ -12,7 +13,7 @@
 
 use smallvec::SmallVec;
 
-use crate::ops::{Binary, Index, Layout, Product, Unary};
+use crate::ops::{Binary, Conv, Index, Layout, Product, Unary};
 use crate::{Element, Var};
 
 /// The index of a node on its tape.
@@ -35,6 +36,7 @@ pub(crate) enum Op<T> {
     Layout(Layout),
     Index(Index),
     Product(Product),
+    Conv(Conv),
 }
 
 impl<T: Element> Op<T> {
@@ -48,6 +50,7 @@ impl<T: Element> Op<T> {
             Op::Layout(op) => op.name(),
             Op::Index(op) => op.name(),
             Op::Product(op) => op.name(),
+            Op::Conv(op) => op.name(),
         }
     }
 
@@ -61,6 +64,7 @@ impl<T: Element> Op<T> {
             Op::Layout(op) => op.backward(c),
             Op::Index(op) => op.backward(c),
             Op::Product(op) => op.backward(c),
+            Op::Conv(op) => op.backward(c),
         }
     }
 }
@@ -119,7 +123,7 @@ pub struct OpInfo {
     /// The op's name, as its method is called (`"tanh"`, `"matmul"`).
     pub name: &'static str,
     /// The family table that declares it (`"unary"`, `"binary"`, `"layout"`,
-    /// `"index"`, `"product"`).
+    /// `"index"`, `"product"`, `"conv"`).
     pub family: &'static str,
     /// The derivative rule as a formula (`"d/dx tanh x = 1 - tanh^2 x"`).
     pub formula: &'static str,
@@ -144,6 +148,7 @@ pub fn op_table() -> Vec<OpInfo> {
         Layout::TABLE,
         Index::TABLE,
         Product::TABLE,
+        Conv::TABLE,
     ]
     .concat()
 }
@@ -191,6 +196,7 @@ macro_rules! op_family {
                 match self { $( Self::$Variant { .. } => $name, )* }
             }
 
+            #[allow(unused_variables)]
             pub(crate) fn backward<T: $crate::Element>(
                 &self,
                 ctx: &$crate::op::Ctx<'_, T>,

@@ -11,7 +11,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::{assert_first_and_second_order as check, away_from_zero, positive, randn, uniform};
-use curvature_autograd::{op_table, OpInfo, Tape, Tensor, Var};
+use curvature_autograd::{op_table, OpInfo, Tape, Tensor, Var, Window2d};
 
 type F = fn(&Tape<f64>, &[Var<f64>]) -> Var<f64>;
 
@@ -209,6 +209,26 @@ const CASES: &[Case] = &[
         "narrow",
         |_, p| p[0].narrow(1, 1, 2).tanh(),
         || vec![randn(&[3, 4], 7)],
+    ),
+    // conv
+    case(
+        "unfold2d",
+        |_, p| {
+            let w = Window2d::new((2, 3))
+                .stride((1, 2))
+                .padding((1, 1))
+                .dilation((2, 1));
+            p[0].unfold2d(w, 0.0).tanh()
+        },
+        || vec![randn(&[2, 2, 4, 5], 1)],
+    ),
+    case(
+        "fold2d",
+        |_, p| {
+            let w = Window2d::new((2, 2)).stride((2, 1)).padding((1, 0));
+            p[0].fold2d((4, 3), w).sin()
+        },
+        || vec![randn(&[1, 8, 6], 2)],
     ),
     // index
     case(

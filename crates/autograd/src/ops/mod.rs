@@ -5,6 +5,7 @@
 
 mod arith;
 mod binary;
+mod conv;
 mod index;
 mod matmul;
 mod reduce;
@@ -13,6 +14,8 @@ mod softmax;
 mod unary;
 
 pub(crate) use binary::Binary;
+pub(crate) use conv::Conv;
+pub use conv::ConvOptions;
 pub(crate) use index::Index;
 pub(crate) use matmul::Product;
 pub(crate) use shape::Layout;

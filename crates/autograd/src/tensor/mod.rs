@@ -8,11 +8,13 @@
 //! views of the same storage in O(1); kernels read views through
 //! [`strided::Walk`], and results are always fresh contiguous tensors.
 
+mod conv;
 mod elementwise;
 mod layout;
 mod matmul;
 mod random;
 
+pub use conv::Window2d;
 pub use random::{seeded_rng, SeededRng};
 mod reduce;
 mod simd;

@@ -1,0 +1,285 @@
+//! Sliding windows over images: `unfold` (im2col) and its adjoint `fold`
+//! (col2im), in PyTorch's NCHW layout. Convolution and pooling are built on
+//! them (a product, a maximum or a mean over each window's column).
+
+use super::Tensor;
+use crate::shape::shape_of;
+use crate::Element;
+
+/// The geometry of a 2-D sliding window: kernel, stride, padding and
+/// dilation, each as (height, width), as `torch.nn.functional.unfold`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window2d {
+    /// Kernel size.
+    pub kernel: (usize, usize),
+    /// Step between windows.
+    pub stride: (usize, usize),
+    /// Implicit padding added on both sides.
+    pub padding: (usize, usize),
+    /// Spacing between kernel elements.
+    pub dilation: (usize, usize),
+}
+
+impl Window2d {
+    /// A window of `kernel` with stride 1, no padding, no dilation.
+    pub fn new(kernel: (usize, usize)) -> Self {
+        Self {
+            kernel,
+            stride: (1, 1),
+            padding: (0, 0),
+            dilation: (1, 1),
+        }
+    }
+
+    /// Sets the stride.
+    pub fn stride(mut self, stride: (usize, usize)) -> Self {
+        self.stride = stride;
+        self
+    }
+
+    /// Sets the padding.
+    pub fn padding(mut self, padding: (usize, usize)) -> Self {
+        self.padding = padding;
+        self
+    }
+
+    /// Sets the dilation.
+    pub fn dilation(mut self, dilation: (usize, usize)) -> Self {
+        self.dilation = dilation;
+        self
+    }
+
+    /// The output size `(oh, ow)` over an input of `(h, w)`, or a message
+    /// saying why there is none.
+    pub fn output_size(&self, (h, w): (usize, usize)) -> Result<(usize, usize), String> {
+        let (kh, kw) = self.kernel;
+        let (sh, sw) = self.stride;
+        let (dh, dw) = self.dilation;
+        if kh == 0 || kw == 0 || sh == 0 || sw == 0 || dh == 0 || dw == 0 {
+            return Err(format!(
+                "kernel {:?}, stride {:?} and dilation {:?} must be positive",
+                self.kernel, self.stride, self.dilation
+            ));
+        }
+        let span = |k: usize, d: usize| d * (k - 1) + 1;
+        let (ph, pw) = (h + 2 * self.padding.0, w + 2 * self.padding.1);
+        let (eh, ew) = (span(kh, dh), span(kw, dw));
+        if eh > ph || ew > pw {
+            return Err(format!(
+                "the kernel {:?} (dilated to {:?}) is larger than the padded input {:?}",
+                self.kernel,
+                (eh, ew),
+                (ph, pw)
+            ));
+        }
+        Ok(((ph - eh) / sh + 1, (pw - ew) / sw + 1))
+    }
+
+    /// For output position `o` along one axis and kernel offset `k`, the
+    /// input index, or `None` when it falls in the padding.
+    #[inline]
+    fn source(
+        o: usize,
+        k: usize,
+        stride: usize,
+        dilation: usize,
+        pad: usize,
+        size: usize,
+    ) -> Option<usize> {
+        (o * stride + k * dilation)
+            .checked_sub(pad)
+            .filter(|&i| i < size)
+    }
+}
+
+/// `[n, c, h, w]` of a 4-D shape, panicking with the op's name otherwise.
+fn nchw(op: &str, shape: &[usize]) -> (usize, usize, usize, usize) {
+    match *shape {
+        [n, c, h, w] => (n, c, h, w),
+        _ => panic!("{op}: expects a 4-D input [N, C, H, W], got shape {shape:?}"),
+    }
+}
+
+impl<T: Element> Tensor<T> {
+    /// PyTorch's `unfold` (im2col): every sliding window of a `[N, C, H, W]`
+    /// input as a column, giving `[N, C * kh * kw, L]` with `L = oh * ow`
+    /// windows; positions in the padding read `pad_value` (0 for a
+    /// convolution, -inf for max pooling). Panics, naming the shapes, when
+    /// the window does not fit.
+    ///
+    /// ```
+    /// use curvature_autograd::{Tensor, Window2d};
+    /// let x = Tensor::from_vec((0..9).map(f64::from).collect(), &[1, 1, 3, 3]);
+    /// let cols = x.unfold2d(Window2d::new((2, 2)), 0.0);
+    /// assert_eq!(cols.shape(), &[1, 4, 4]);
+    /// // the first window is [[0, 1], [3, 4]]
+    /// assert_eq!((cols.get(&[0, 0, 0]), cols.get(&[0, 3, 0])), (0.0, 4.0));
+    /// ```
+    pub fn unfold2d(&self, window: Window2d, pad_value: T) -> Tensor<T> {
+        let (n, c, h, w) = nchw("unfold2d", self.shape());
+        let (oh, ow) = window
+            .output_size((h, w))
+            .unwrap_or_else(|e| panic!("unfold2d: input of shape {:?}: {e}", self.shape()));
+        let (kh, kw) = window.kernel;
+        let l = oh * ow;
+        let x = self.contiguous();
+        let src = x.as_slice();
+        let mut out = Vec::with_capacity(n * c * kh * kw * l);
+        for b in 0..n {
+            for ch in 0..c {
+                let plane = &src[(b * c + ch) * h * w..][..h * w];
+                for ki in 0..kh {
+                    for kj in 0..kw {
+                        for oi in 0..oh {
+                            let row = Window2d::source(
+                                oi,
+                                ki,
+                                window.stride.0,
+                                window.dilation.0,
+                                window.padding.0,
+                                h,
+                            );
+                            for oj in 0..ow {
+                                let col = Window2d::source(
+                                    oj,
+                                    kj,
+                                    window.stride.1,
+                                    window.dilation.1,
+                                    window.padding.1,
+                                    w,
+                                );
+                                out.push(match (row, col) {
+                                    (Some(r), Some(q)) => plane[r * w + q],
+                                    _ => pad_value,
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Tensor::from_parts(out, shape_of(&[n, c * kh * kw, l]))
+    }
+
+    /// PyTorch's `fold` (col2im), the adjoint of [`Tensor::unfold2d`]: sums
+    /// columns `[N, C * kh * kw, L]` back into a `[N, C, H, W]` image of
+    /// `size = (H, W)`, adding where windows overlap and dropping what
+    /// falls in the padding.
+    pub fn fold2d(&self, size: (usize, usize), window: Window2d) -> Tensor<T> {
+        let (h, w) = size;
+        let (kh, kw) = window.kernel;
+        let (n, ckk, l) = match *self.shape() {
+            [n, ckk, l] => (n, ckk, l),
+            _ => panic!(
+                "fold2d: expects columns [N, C * kh * kw, L], got shape {:?}",
+                self.shape()
+            ),
+        };
+        let (oh, ow) = window
+            .output_size((h, w))
+            .unwrap_or_else(|e| panic!("fold2d: output size {size:?}: {e}"));
+        assert!(
+            ckk % (kh * kw) == 0 && l == oh * ow,
+            "fold2d: columns of shape {:?} do not match a {kh}x{kw} window over {size:?} \
+             ({} windows)",
+            self.shape(),
+            oh * ow
+        );
+        let c = ckk / (kh * kw);
+        let x = self.contiguous();
+        let src = x.as_slice();
+        let mut out = vec![T::zero(); n * c * h * w];
+        let mut at = 0;
+        for b in 0..n {
+            for ch in 0..c {
+                let plane = &mut out[(b * c + ch) * h * w..][..h * w];
+                for ki in 0..kh {
+                    for kj in 0..kw {
+                        for oi in 0..oh {
+                            let row = Window2d::source(
+                                oi,
+                                ki,
+                                window.stride.0,
+                                window.dilation.0,
+                                window.padding.0,
+                                h,
+                            );
+                            for oj in 0..ow {
+                                let col = Window2d::source(
+                                    oj,
+                                    kj,
+                                    window.stride.1,
+                                    window.dilation.1,
+                                    window.padding.1,
+                                    w,
+                                );
+                                if let (Some(r), Some(q)) = (row, col) {
+                                    plane[r * w + q] += src[at];
+                                }
+                                at += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Tensor::from_parts(out, shape_of(&[n, c, h, w]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fold_is_the_adjoint_of_unfold() {
+        // <unfold(x), y> = <x, fold(y)> for every geometry
+        let geometries = [
+            Window2d::new((2, 2)),
+            Window2d::new((3, 2)).stride((2, 1)).padding((1, 0)),
+            Window2d::new((2, 3))
+                .dilation((2, 1))
+                .padding((1, 2))
+                .stride((1, 2)),
+        ];
+        let mut rng = crate::seeded_rng(3);
+        for g in geometries {
+            let x = Tensor::<f64>::randn(&[2, 3, 5, 6], 0.0, 1.0, &mut rng);
+            let cols = x.unfold2d(g, 0.0);
+            let y = Tensor::randn(cols.shape(), 0.0, 1.0, &mut rng);
+            let lhs: f64 = cols.mul(&y).sum().item();
+            let rhs: f64 = x.mul(&y.fold2d((5, 6), g)).sum().item();
+            assert!((lhs - rhs).abs() < 1e-10, "{g:?}: {lhs} vs {rhs}");
+        }
+    }
+
+    #[test]
+    fn padding_reads_the_pad_value_and_sizes_follow_pytorch() {
+        let x = Tensor::from_vec(vec![1.0_f64; 4], &[1, 1, 2, 2]);
+        let g = Window2d::new((2, 2)).padding((1, 1));
+        assert_eq!(g.output_size((2, 2)), Ok((3, 3)));
+        let cols = x.unfold2d(g, f64::NEG_INFINITY);
+        assert_eq!(cols.shape(), &[1, 4, 9]);
+        // the first window covers one real element, at its bottom right
+        assert_eq!(cols.get(&[0, 0, 0]), f64::NEG_INFINITY);
+        assert_eq!(cols.get(&[0, 3, 0]), 1.0);
+        // torch: floor((H + 2p - d (k - 1) - 1) / s) + 1
+        let g = Window2d::new((3, 3))
+            .stride((2, 2))
+            .padding((1, 1))
+            .dilation((2, 2));
+        assert_eq!(g.output_size((8, 7)), Ok((3, 3)));
+    }
+
+    #[test]
+    #[should_panic(expected = "unfold2d: input of shape [1, 1, 2, 2]: the kernel (3, 3)")]
+    fn a_kernel_larger_than_the_input_is_named() {
+        let _ = Tensor::<f32>::zeros(&[1, 1, 2, 2]).unfold2d(Window2d::new((3, 3)), 0.0);
+    }
+
+    #[test]
+    fn a_zero_stride_is_refused() {
+        let err = Window2d::new((1, 1)).stride((0, 1)).output_size((4, 4));
+        assert!(err.unwrap_err().contains("must be positive"));
+    }
+}
