@@ -45,18 +45,21 @@
 mod activation;
 mod atomic_file;
 mod checkpoint;
+mod conv;
 pub mod data;
 pub mod init;
 mod linear;
 mod loss;
 mod mlp;
 mod module;
+mod pool;
 mod sequential;
 
 pub use activation::{
     Activation, Gelu, Identity, ParseActivationError, Relu, Sigmoid, Softplus, Tanh,
 };
 pub use checkpoint::{load_parameters, read_tensors, save_parameters, CheckpointError};
+pub use conv::{Conv2d, ConvConfigError};
 pub use data::{DataError, Dataset, Standardizer, Targets};
 pub use linear::Linear;
 pub use loss::{
@@ -65,4 +68,5 @@ pub use loss::{
 };
 pub use mlp::{LayerSizesError, Mlp};
 pub use module::Module;
+pub use pool::{AdaptiveAvgPool2d, AvgPool2d, Flatten, MaxPool2d};
 pub use sequential::Sequential;
