@@ -45,7 +45,7 @@ pub use element::Element;
 pub use error::Error;
 pub use op::{op_table, OpInfo};
 pub use ops::ConvOptions;
-pub use parameters::Parameters;
+pub use parameters::{ParameterKind, Parameters};
 pub use shape::{broadcast_shapes, Shape};
 pub use tape::{Anomaly, Phase, Tape};
 pub use tensor::{seeded_rng, SeededRng, Tensor, Window2d};

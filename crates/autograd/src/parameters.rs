@@ -5,6 +5,21 @@
 
 use crate::{Element, Tape, Tensor, Var};
 
+/// What a parameter tensor is, as its module declares it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ParameterKind {
+    /// Nothing declared.
+    Other,
+    /// A dense weight matrix `[out, in]`.
+    Weight,
+    /// A bias vector.
+    Bias,
+    /// A convolution kernel `[out, in / groups, kh, kw]`, whose last two
+    /// axes are spatial.
+    ConvKernel,
+}
+
 /// Owns parameter tensors and visits them in a stable order.
 ///
 /// ```
@@ -30,6 +45,14 @@ pub trait Parameters<T: Element> {
         (0..self.parameters().len())
             .map(|i| i.to_string())
             .collect()
+    }
+
+    /// What each parameter is, in the same order: optimizers that treat
+    /// kinds differently read it (AdaHessian averages a declared
+    /// convolution kernel over its spatial axes, as its authors do). The
+    /// default declares nothing ([`ParameterKind::Other`] for all).
+    fn parameter_kinds(&self) -> Vec<ParameterKind> {
+        vec![ParameterKind::Other; self.parameters().len()]
     }
 
     /// The total number of scalar parameters.

@@ -1,6 +1,6 @@
 //! `Conv2d`: 2-D convolution in PyTorch's layouts (NCHW input, OIHW kernel).
 
-use curvature_autograd::{ConvOptions, Element, Parameters, Tensor, Var};
+use curvature_autograd::{ConvOptions, Element, ParameterKind, Parameters, Tensor, Var};
 use rand::Rng;
 
 use crate::init::{fan_in_and_fan_out, kaiming_uniform, symmetric_uniform, FanMode, Nonlinearity};
@@ -143,6 +143,10 @@ impl<T: Element> Parameters<T> for Conv2d<T> {
 
     fn parameter_names(&self) -> Vec<String> {
         vec!["weight".to_string(), "bias".to_string()]
+    }
+
+    fn parameter_kinds(&self) -> Vec<ParameterKind> {
+        vec![ParameterKind::ConvKernel, ParameterKind::Bias]
     }
 }
 

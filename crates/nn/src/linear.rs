@@ -1,6 +1,6 @@
 //! `Linear`: `y = x W^T + b`, stored as PyTorch stores it.
 
-use curvature_autograd::{Element, Parameters, Tensor, Var};
+use curvature_autograd::{Element, ParameterKind, Parameters, Tensor, Var};
 use rand::Rng;
 
 use crate::init::{kaiming_uniform, symmetric_uniform, FanMode, Nonlinearity};
@@ -94,6 +94,10 @@ impl<T: Element> Parameters<T> for Linear<T> {
 
     fn parameter_names(&self) -> Vec<String> {
         vec!["weight".to_string(), "bias".to_string()]
+    }
+
+    fn parameter_kinds(&self) -> Vec<ParameterKind> {
+        vec![ParameterKind::Weight, ParameterKind::Bias]
     }
 }
 

@@ -1,6 +1,6 @@
 //! `Mlp`: a multilayer perceptron from its layer sizes.
 
-use curvature_autograd::{seeded_rng, Element, Parameters, Tensor, Var};
+use curvature_autograd::{seeded_rng, Element, ParameterKind, Parameters, Tensor, Var};
 
 use crate::activation::Activation;
 use crate::linear::Linear;
@@ -131,6 +131,13 @@ impl<T: Element> Parameters<T> for Mlp<T> {
                 let position = 2 * i;
                 [format!("{position}.weight"), format!("{position}.bias")]
             })
+            .collect()
+    }
+
+    fn parameter_kinds(&self) -> Vec<ParameterKind> {
+        self.layers
+            .iter()
+            .flat_map(|_| [ParameterKind::Weight, ParameterKind::Bias])
             .collect()
     }
 }

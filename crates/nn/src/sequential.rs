@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use curvature_autograd::{Element, Parameters, Tensor, Var};
+use curvature_autograd::{Element, ParameterKind, Parameters, Tensor, Var};
 
 use crate::module::{check_param_count, Module};
 
@@ -103,6 +103,13 @@ impl<T: Element> Parameters<T> for Sequential<T> {
                     .into_iter()
                     .map(move |name| format!("{i}.{name}"))
             })
+            .collect()
+    }
+
+    fn parameter_kinds(&self) -> Vec<ParameterKind> {
+        self.children
+            .iter()
+            .flat_map(|c| c.parameter_kinds())
             .collect()
     }
 }

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use curvature_autograd::{Element, Parameters};
+use curvature_autograd::{Element, ParameterKind, Parameters};
 
 use crate::OptimError;
 
@@ -166,7 +166,17 @@ pub(crate) fn resolve<T: Element, P: Parameters<T> + ?Sized>(
         .map(|p| p.shape().to_vec())
         .collect();
     let names = || params.parameter_names();
-    let mut out = vec![default.clone(); shapes.len()];
+    // a declared convolution kernel is averaged over its spatial axes (the
+    // authors' rule); an explicit override still wins
+    let mut out: Vec<Averaging> = params
+        .parameter_kinds()
+        .iter()
+        .map(|kind| match kind {
+            ParameterKind::ConvKernel => Averaging::conv_kernel(),
+            _ => default.clone(),
+        })
+        .collect();
+    out.resize(shapes.len(), default.clone());
     for (index, averaging) in overrides {
         if *index >= shapes.len() {
             return Err(OptimError::Averaging {

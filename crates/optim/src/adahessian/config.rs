@@ -56,7 +56,11 @@ pub struct AdaHessianConfig {
     /// Rademacher draws (Hessian-vector products) averaged per estimate;
     /// `>= 1`. Default 1.
     pub n_samples: usize,
-    /// The averaging of every parameter without an override. Default none.
+    /// The averaging of every parameter without an override, except that a
+    /// parameter its module declares a convolution kernel
+    /// (`ParameterKind::ConvKernel`, as `nn::Conv2d` does) is averaged over
+    /// its spatial axes, the authors' rule ([`Averaging::conv_kernel`]).
+    /// Default none.
     pub averaging: Averaging,
     /// Per-parameter averagings, by index in `Parameters::parameters`
     /// order; each is checked against that parameter's shape when the
