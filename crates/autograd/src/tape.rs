@@ -6,7 +6,7 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::op::{Inputs, NodeId, Op};
-use crate::{Element, Shape, Tensor, Var};
+use crate::{seeded_rng, Element, SeededRng, Shape, Tensor, Var};
 
 static NEXT_TAPE_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -71,6 +71,8 @@ pub(crate) struct TapeInner<T> {
     detect_anomaly: Cell<bool>,
     pub(crate) backward_of: Cell<Option<&'static str>>,
     anomaly: RefCell<Option<Anomaly>>,
+    /// The tape's own generator, for random ops such as dropout.
+    rng: RefCell<SeededRng>,
 }
 
 /// A tape records the ops applied to its [`Var`]s so that they can be
@@ -105,8 +107,14 @@ impl<T: Element> Default for Tape<T> {
 }
 
 impl<T: Element> Tape<T> {
-    /// A new, empty tape.
+    /// A new, empty tape; its generator (for dropout masks) is seeded with 0.
     pub fn new() -> Self {
+        Self::with_seed(0)
+    }
+
+    /// A new, empty tape whose own generator, which random ops such as
+    /// [`Var::dropout`] draw from, is seeded with `seed`.
+    pub fn with_seed(seed: u64) -> Self {
         Self {
             inner: Rc::new(TapeInner {
                 id: NEXT_TAPE_ID.fetch_add(1, Ordering::Relaxed),
@@ -115,6 +123,7 @@ impl<T: Element> Tape<T> {
                 detect_anomaly: Cell::new(false),
                 backward_of: Cell::new(None),
                 anomaly: RefCell::new(None),
+                rng: RefCell::new(seeded_rng(seed)),
             }),
         }
     }
@@ -187,6 +196,11 @@ impl<T: Element> Tape<T> {
     /// The first anomaly seen while detection was on, if any.
     pub fn anomaly(&self) -> Option<Anomaly> {
         self.inner.anomaly.borrow().clone()
+    }
+
+    /// Runs `f` with the tape's own generator (seeded by [`Tape::with_seed`]).
+    pub fn with_rng<R>(&self, f: impl FnOnce(&mut SeededRng) -> R) -> R {
+        f(&mut self.inner.rng.borrow_mut())
     }
 
     /// Whether two handles are the same tape.

@@ -474,3 +474,20 @@ fn fused_rules_are_correct_with_broadcast_operands() {
         );
     }
 }
+
+#[test]
+fn dropout_is_correct_to_second_order_with_its_mask_fixed_by_the_tape_seed() {
+    // every evaluation runs on a fresh tape seeded alike, so the mask is the same
+    check(
+        "dropout(0.3) then tanh",
+        |_, p: &[Var<f64>]| p[0].dropout(0.3).tanh(),
+        [&randn(&[4, 5], 1)],
+    );
+}
+
+#[test]
+#[should_panic(expected = "dropout: the probability must be in [0, 1), got 1")]
+fn dropout_refuses_a_probability_of_one() {
+    let tape = Tape::<f64>::new();
+    let _ = tape.var(Tensor::ones(&[2])).dropout(1.0);
+}

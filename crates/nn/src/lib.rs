@@ -47,6 +47,7 @@ mod atomic_file;
 mod checkpoint;
 mod conv;
 pub mod data;
+mod dropout;
 pub mod init;
 mod linear;
 mod loss;
@@ -61,6 +62,7 @@ pub use activation::{
 pub use checkpoint::{load_parameters, read_tensors, save_parameters, CheckpointError};
 pub use conv::{Conv2d, ConvConfigError};
 pub use data::{DataError, Dataset, Standardizer, Targets};
+pub use dropout::Dropout;
 pub use linear::Linear;
 pub use loss::{
     accuracy, binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss,

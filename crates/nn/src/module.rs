@@ -35,6 +35,14 @@ pub trait Module<T: Element>: Parameters<T> {
     /// when `x` has the wrong shape.
     fn forward(&self, params: &[Var<T>], x: &Var<T>) -> Var<T>;
 
+    /// Switches training mode (`true`, the default of every module) or
+    /// evaluation mode (`false`), as PyTorch's `module.train(mode)`: it
+    /// changes modules such as [`crate::Dropout`], and containers pass it
+    /// to their children. Modules without such behaviour ignore it.
+    fn set_training(&mut self, training: bool) {
+        let _ = training;
+    }
+
     /// The number of parameter tensors `forward` expects.
     fn num_parameter_tensors(&self) -> usize {
         self.parameters().len()

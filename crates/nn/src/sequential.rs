@@ -115,6 +115,12 @@ impl<T: Element> Parameters<T> for Sequential<T> {
 }
 
 impl<T: Element> Module<T> for Sequential<T> {
+    fn set_training(&mut self, training: bool) {
+        for child in &mut self.children {
+            child.set_training(training);
+        }
+    }
+
     fn forward(&self, params: &[Var<T>], x: &Var<T>) -> Var<T> {
         check_param_count("Sequential", params, self.num_parameter_tensors());
         let mut rest = params;

@@ -171,3 +171,40 @@ impl<T: Element> Var<T> {
         self * &self.normal_cdf()
     }
 }
+
+impl<T: Element> Var<T> {
+    /// Dropout, as PyTorch's `F.dropout` in training mode: each element is
+    /// zeroed with probability `p` and the rest are scaled by `1 / (1 - p)`,
+    /// with the mask drawn from the tape's own generator
+    /// ([`crate::Tape::with_seed`]). The mask is a constant on the tape, so
+    /// a gradient and the Hessian-vector products of the same step see the
+    /// same mask; every derivative is that of a product with a constant.
+    /// Panics unless `0 <= p < 1`. For evaluation, do not call it (the
+    /// identity), as `nn::Dropout` does in evaluation mode.
+    ///
+    /// ```
+    /// use curvature_autograd::{Tape, Tensor};
+    /// let tape = Tape::with_seed(3);
+    /// let x = tape.var(Tensor::<f64>::ones(&[1000]));
+    /// let y = x.dropout(0.25).value().to_vec();
+    /// assert!(y.iter().all(|&v| v == 0.0 || (v - 4.0 / 3.0).abs() < 1e-12));
+    /// let kept = y.iter().filter(|&&v| v > 0.0).count();
+    /// assert!((700..800).contains(&kept), "{kept}");
+    /// ```
+    pub fn dropout(&self, p: f64) -> Var<T> {
+        assert!(
+            (0.0..1.0).contains(&p),
+            "dropout: the probability must be in [0, 1), got {p}"
+        );
+        if p == 0.0 {
+            return self.clone();
+        }
+        let shape = self.shape();
+        let scale = T::from_f64(1.0 / (1.0 - p));
+        let mask = self.tape().with_rng(|rng| {
+            let draws = Tensor::<T>::rand_uniform(&shape, 0.0, 1.0, rng);
+            draws.map(|u| if u.as_f64() < p { T::zero() } else { scale })
+        });
+        self * &mask
+    }
+}
