@@ -45,6 +45,12 @@ impl Dropout {
         self.p
     }
 
+    /// Training (`true`) or evaluation mode (the identity); the same as
+    /// [`Module::set_training`], without naming the element type.
+    pub fn set_training(&mut self, training: bool) {
+        self.training = training;
+    }
+
     /// Whether the module is in training mode.
     pub fn is_training(&self) -> bool {
         self.training
@@ -76,7 +82,7 @@ impl<T: Element> Module<T> for Dropout {
     }
 
     fn set_training(&mut self, training: bool) {
-        self.training = training;
+        Dropout::set_training(self, training);
     }
 }
 
