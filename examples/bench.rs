@@ -76,14 +76,15 @@ enum What {
 }
 
 /// Times one operation of a tanh MLP; the last line printed is `median_ms=<float>`.
+// No bare `about`: it would show the crate's description instead of this.
 #[derive(Parser, Debug)]
-#[command(about)]
+#[command(name = "bench", version)]
 struct Args {
     /// The MLP and batch.
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, ignore_case = true)]
     workload: Workload,
     /// The operation to time.
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, ignore_case = true)]
     what: What,
     /// Timed runs (after the warm-up).
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]

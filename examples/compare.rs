@@ -34,7 +34,7 @@ use support::{BoxError, Seeds};
 /// Compare SGD, Adam, AdamW and AdaHessian (each at its default learning
 /// rate) on one dataset.
 #[derive(Parser, Debug, Clone)]
-#[command(name = "compare", version)]
+#[command(name = "compare", version, allow_negative_numbers = true)]
 pub struct Args {
     /// A dataset name (as for `train`) or a CSV file.
     #[arg(long, default_value = "spirals")]
@@ -45,28 +45,34 @@ pub struct Args {
     /// Epochs per optimizer [default: the dataset's, as in `train`].
     #[arg(long)]
     pub epochs: Option<usize>,
+    /// Seeds the data, the split, the initial weights (the same for every
+    /// optimizer), the batches and AdaHessian's draws.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// The training loss each optimizer races to.
     #[arg(long, default_value_t = 0.1)]
     pub target_loss: f64,
     /// Optimizers to compare, e.g. sgd,adahessian [default: all].
-    #[arg(long, value_enum, value_delimiter = ',')]
+    #[arg(long, value_enum, ignore_case = true, value_delimiter = ',')]
     pub optimizers: Option<Vec<OptimizerKind>>,
     /// Hidden layer widths, e.g. 64,64.
     #[arg(long, value_delimiter = ',')]
     pub hidden: Option<Vec<usize>>,
+    /// Examples per step [default: the dataset's, as in `train`].
     #[arg(long)]
     pub batch_size: Option<usize>,
-    #[arg(long, value_enum, default_value_t = Schedule::Cosine)]
+    /// Learning-rate schedule over each run.
+    #[arg(long, value_enum, ignore_case = true, default_value_t = Schedule::Cosine)]
     pub schedule: Schedule,
     /// Epochs of linear learning-rate warm-up.
     #[arg(long, default_value_t = 1)]
     pub warmup: usize,
+    /// Fraction of the data held out for testing.
     #[arg(long, default_value_t = 0.2)]
     pub test_fraction: f64,
-    /// Where to write the SVG figure.
-    #[arg(long, default_value = "target/compare.svg")]
+    /// Where to write the SVG figure (checked before training; the log
+    /// ends with its full path).
+    #[arg(long, default_value = "compare.svg")]
     pub output: PathBuf,
     /// Print only the table.
     #[arg(long)]
@@ -101,6 +107,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Vec<Row>, BoxError> {
         )
         .into());
     }
+    let figure = support::check_output(&args.output)?;
     let seeds = Seeds::new(args.seed);
     let recipe = args.dataset.recipe();
     let toy = ToyOptions::from_flags(&args.dataset, None, None, None, seeds.data)?;
@@ -111,6 +118,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Vec<Row>, BoxError> {
         .chain(args.hidden.clone().unwrap_or(recipe.hidden))
         .chain(std::iter::once(fit::output_size(&dataset)))
         .collect();
+    support::check_model_size(&sizes)?;
     let options = FitOptions {
         epochs: args.epochs.unwrap_or(recipe.epochs),
         batch_size: args.batch_size.unwrap_or(recipe.batch_size),
@@ -173,7 +181,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Vec<Row>, BoxError> {
 
     print_table(out, &rows, args.target_loss, metric, train)?;
     draw(args, &rows, steps_per_epoch)?;
-    writeln!(out, "figure: {}", args.output.display())?;
+    writeln!(out, "figure: {}", figure.display())?;
     Ok(rows)
 }
 

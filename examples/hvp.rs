@@ -3,9 +3,19 @@
 //!
 //! `cargo run --release --example hvp`
 
+use clap::Parser;
 use curvature::autograd::{functional, Tape, Tensor, Var};
 
+/// An exact Hessian-vector product by reverse over reverse (the
+/// double-backward trick), checked against finite differences of the
+/// gradient. Takes no options.
+#[derive(Parser, Debug)]
+#[command(name = "hvp", version)]
+struct Args {}
+
 fn main() {
+    // --help and --version print and exit 0; any other argument is an error.
+    let Args {} = Args::parse();
     // f(x) = sum(tanh(x)^2) + x0 * x1 * x2
     let f = |_: &Tape<f64>, p: &[Var<f64>]| {
         let x = &p[0];

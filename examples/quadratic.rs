@@ -35,7 +35,7 @@ use support::BoxError;
 /// Gradient descent against AdaHessian (diagonal Newton) on a separable
 /// and a rotated 2-D quadratic.
 #[derive(Parser, Debug, Clone)]
-#[command(name = "quadratic", version)]
+#[command(name = "quadratic", version, allow_negative_numbers = true)]
 pub struct Args {
     /// Iterations of each method.
     #[arg(long, default_value_t = 12)]
@@ -54,7 +54,7 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Where to write the SVG figure.
-    #[arg(long, default_value = "target/quadratic.svg")]
+    #[arg(long, default_value = "quadratic.svg")]
     pub output: PathBuf,
 }
 
@@ -107,6 +107,7 @@ fn main() -> ExitCode {
 /// Runs both methods on both quadratics, prints every iterate to `out`
 /// and draws the figure.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Vec<Case>, BoxError> {
+    let figure = support::check_output(&args.output)?;
     if !(args.condition >= 1.0 && args.condition.is_finite()) {
         return Err(format!("--condition {} must be a number >= 1", args.condition).into());
     }
@@ -128,7 +129,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Vec<Case>, BoxError> {
         results.push(case);
     }
     draw(args, &results, lr)?;
-    writeln!(out, "figure: {}", args.output.display())?;
+    writeln!(out, "figure: {}", figure.display())?;
     Ok(results)
 }
 

@@ -25,7 +25,7 @@ use support::BoxError;
 
 /// SGD, Adam, AdamW and AdaHessian on the Rosenbrock function.
 #[derive(Parser, Debug, Clone)]
-#[command(name = "rosenbrock", version)]
+#[command(name = "rosenbrock", version, allow_negative_numbers = true)]
 pub struct Args {
     /// Steps of each optimizer.
     #[arg(long, default_value_t = 3000)]
@@ -33,6 +33,7 @@ pub struct Args {
     /// SGD's learning rate (momentum 0.9); 0.003 diverges.
     #[arg(long, default_value_t = 2e-3)]
     pub sgd_lr: f64,
+    /// Adam's learning rate.
     #[arg(long, default_value_t = 0.05)]
     pub adam_lr: f64,
     /// AdamW's learning rate; its weight decay (0.01) pulls towards 0, so
@@ -47,7 +48,7 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Where to write the SVG figure.
-    #[arg(long, default_value = "target/rosenbrock.svg")]
+    #[arg(long, default_value = "rosenbrock.svg")]
     pub output: PathBuf,
 }
 
@@ -84,6 +85,7 @@ fn main() -> ExitCode {
 
 /// Runs every optimizer, prints a table to `out` and draws the figure.
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Vec<Run>, BoxError> {
+    let figure = support::check_output(&args.output)?;
     // The same function on the tape, for the optimizers.
     let loss = |_: &Vec<Tensor<f64>>, _: &Tape<f64>, p: &[Var<f64>]| {
         let (x, y) = (&p[0], &p[1]);
@@ -153,7 +155,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Vec<Run>, BoxError> {
         }
     }
     draw(args, &runs)?;
-    writeln!(out, "figure: {}", args.output.display())?;
+    writeln!(out, "figure: {}", figure.display())?;
     Ok(runs)
 }
 

@@ -26,7 +26,8 @@ use std::time::Instant;
 use clap::Parser;
 use curvature::autograd::{Parameters, Tensor};
 use curvature::nn::data::{Dataset, Targets};
-use curvature::nn::{predicted_classes, Activation, Mlp, Module};
+use curvature::nn::{Activation, Mlp, Module};
+use curvature::optim::OptimError;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use support::data::{self, DatasetName, ToyOptions};
@@ -38,7 +39,7 @@ use support::{BoxError, Seeds};
 /// Train an MLP and plot its loss curves (flags without a value take a
 /// default suited to the dataset).
 #[derive(Parser, Debug, Clone)]
-#[command(name = "train", version)]
+#[command(name = "train", version, allow_negative_numbers = true)]
 pub struct Args {
     /// moons, spirals, circles, xor, blobs, sine (regression), iris, wine,
     /// breast-cancer, digits, or a CSV file: features, then an integer
@@ -61,8 +62,8 @@ pub struct Args {
     #[arg(long, default_value_t = 0.2)]
     pub test_fraction: f64,
 
-    /// The optimizer.
-    #[arg(long, value_enum, default_value_t = OptimizerKind::AdaHessian)]
+    /// The optimizer (names are case-insensitive, as for --dataset).
+    #[arg(long, value_enum, ignore_case = true, default_value_t = OptimizerKind::AdaHessian)]
     pub optimizer: OptimizerKind,
     /// Learning rate [default: sgd 0.1, adam and adamw 0.01, adahessian 0.15].
     #[arg(long)]
@@ -100,7 +101,7 @@ pub struct Args {
     #[arg(long)]
     pub epochs: Option<usize>,
     /// Learning-rate schedule over the run.
-    #[arg(long, value_enum, default_value_t = Schedule::Cosine)]
+    #[arg(long, value_enum, ignore_case = true, default_value_t = Schedule::Cosine)]
     pub schedule: Schedule,
     /// Epochs of linear learning-rate warm-up (it keeps AdaHessian's and
     /// Adam's first steps, taken with little curvature history, small).
@@ -117,8 +118,9 @@ pub struct Args {
     /// Threads for matrix products (sets MATMUL_NUM_THREADS).
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Where to write the SVG figure.
-    #[arg(long, default_value = "target/train.svg")]
+    /// Where to write the SVG figure (checked before training; the log
+    /// ends with its full path).
+    #[arg(long, default_value = "train.svg")]
     pub output: PathBuf,
     /// No per-epoch progress: the setup and the final results only.
     #[arg(long)]
@@ -158,6 +160,7 @@ pub fn run(args: &Args, interactive: bool, out: &mut dyn Write) -> Result<TrainR
         // matrixmultiply reads this once, at the first product.
         std::env::set_var("MATMUL_NUM_THREADS", threads.to_string());
     }
+    let figure = support::check_output(&args.output)?;
     let seeds = Seeds::new(args.seed);
     let recipe = args.dataset.recipe();
     let toy = ToyOptions::from_flags(
@@ -176,6 +179,7 @@ pub fn run(args: &Args, interactive: bool, out: &mut dyn Write) -> Result<TrainR
         .chain(hidden)
         .chain(std::iter::once(fit::output_size(&dataset)))
         .collect();
+    support::check_model_size(&sizes)?;
     let mut model = Mlp::<f32>::try_new(&sizes, args.activation, seeds.init)?;
     let hyper = Hyperparameters {
         lr: args.lr,
@@ -246,7 +250,7 @@ pub fn run(args: &Args, interactive: bool, out: &mut dyn Write) -> Result<TrainR
             bar.finish_and_clear();
         }
         log_error?;
-        history.map_err(|e| format!("training stopped: {e} (try a smaller --lr)"))?
+        history.map_err(|e| format!("training stopped: {e}{}", divergence_hint(args, &e)))?
     };
     let seconds = start.elapsed().as_secs_f64();
 
@@ -271,12 +275,31 @@ pub fn run(args: &Args, interactive: bool, out: &mut dyn Write) -> Result<TrainR
     )?;
 
     draw(args, &prepared, &model, &history)?;
-    writeln!(out, "figure     {}", args.output.display())?;
+    writeln!(out, "figure     {}", figure.display())?;
     Ok(TrainReport {
         metric,
         history,
         seconds,
     })
+}
+
+/// What to try when training stopped on `error`: a smaller learning rate
+/// when the loss or a gradient overflowed, unless a hyperparameter that
+/// diverges at any learning rate is the cause; nothing for other errors.
+fn divergence_hint(args: &Args, error: &OptimError) -> String {
+    if !matches!(
+        error,
+        OptimError::NonFiniteLoss { .. } | OptimError::NonFinite { .. }
+    ) {
+        return String::new();
+    }
+    match args.momentum {
+        Some(m) if m >= 1.0 => format!(
+            " (--momentum {m} is at least 1: the momentum grows without bound at any \
+             learning rate; use a value below 1)"
+        ),
+        _ => " (try a smaller --lr)".to_string(),
+    }
 }
 
 /// `value`, unless it is 0.
@@ -343,10 +366,11 @@ fn draw(
             return Ok(());
         }
         // Predictions for raw (unstandardised) features, so the plot shows the data as given.
-        let model_output = |rows: Vec<f32>| {
+        let model_input = |rows: Vec<f32>| {
             let n = rows.len() / features;
-            let x = Tensor::from_vec(rows, &[n, features]);
-            model.predict(&prepared.scaler.transform(&x))
+            prepared
+                .scaler
+                .transform(&Tensor::from_vec(rows, &[n, features]))
         };
         match prepared.train.targets() {
             Targets::Classes { .. } => {
@@ -364,13 +388,20 @@ fn draw(
                         })
                     })
                     .collect();
-                plot::draw_decision_boundary(&panels[1], "decision regions", &points, |grid| {
-                    let rows = grid
-                        .iter()
-                        .flat_map(|&(x, y)| [x as f32, y as f32])
-                        .collect();
-                    predicted_classes(&model_output(rows))
-                })
+                let axes = ("feature 1", "feature 2");
+                plot::draw_decision_boundary(
+                    &panels[1],
+                    "decision regions",
+                    axes,
+                    &points,
+                    |grid| {
+                        let rows = grid
+                            .iter()
+                            .flat_map(|&(x, y)| [x as f32, y as f32])
+                            .collect();
+                        fit::predict_classes(model, &model_input(rows))
+                    },
+                )
             }
             Targets::Values(_) => {
                 let points: Vec<(f64, f64)> = raw
@@ -387,7 +418,7 @@ fn draw(
                     .collect();
                 plot::draw_regression_fit(&panels[1], "fit", &points, |xs| {
                     let rows = xs.iter().map(|&x| x as f32).collect();
-                    model_output(rows).to_f64_vec()
+                    model.predict(&model_input(rows)).to_f64_vec()
                 })
             }
         }

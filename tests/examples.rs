@@ -470,3 +470,444 @@ fn bad_flags_and_files_exit_non_zero_with_a_message_and_no_panic() {
         assert_clean_failure(&output, example, "--no-such-flag");
     }
 }
+
+// Regression tests for the defects of issue 11. The support module is
+// included once more, to test its helpers directly.
+
+#[path = "../examples/support/mod.rs"]
+mod support;
+
+/// Writes `text` as `name` in `dir` and runs `train` on it with `extra`
+/// flags, returning the error and what was logged before it.
+fn train_on_csv_error(dir: &TempDir, name: &str, text: &str, extra: &[&str]) -> (String, String) {
+    std::fs::write(dir.path(name), text).unwrap();
+    let (data, svg) = (dir.arg(name), dir.arg("never.svg"));
+    let mut args = vec!["--dataset", &data, "--quiet", "--output", &svg];
+    args.extend(extra);
+    let parsed: train::Args = parse("train", &args);
+    let mut log = Vec::new();
+    let err = train::run(&parsed, false, &mut log)
+        .err()
+        .unwrap_or_else(|| panic!("train on {name} should fail"));
+    (
+        support::error_chain(err.as_ref()),
+        String::from_utf8(log).unwrap(),
+    )
+}
+
+/// `rows` rows of two features, labelled `label(i)`.
+fn csv_rows(rows: usize, label: impl Fn(usize) -> String) -> String {
+    (0..rows)
+        .map(|i| format!("{}.5,{},{}\n", i, i % 7, label(i)))
+        .collect()
+}
+
+#[test]
+fn train_refuses_labels_that_would_make_a_huge_model_naming_the_row_and_value() {
+    let dir = TempDir::new("defect-labels");
+    for (label, message) in [
+        (
+            "100000",
+            "label `100000` is too large: at most 1000 classes",
+        ),
+        ("1000000000", "label `1000000000` is too large"),
+        (
+            "18446744073709551615",
+            "label `18446744073709551615` is too large",
+        ),
+    ] {
+        let text = csv_rows(6, |i| {
+            if i == 4 {
+                label.into()
+            } else {
+                (i % 2).to_string()
+            }
+        });
+        let (err, log) = train_on_csv_error(&dir, "big.csv", &text, &[]);
+        assert!(
+            err.contains("big.csv:5: column 3: ") && err.contains(message),
+            "{err}"
+        );
+        assert!(log.is_empty(), "refused before anything runs:\n{log}");
+    }
+    let text = csv_rows(6, |i| {
+        if i == 3 {
+            "999".into()
+        } else {
+            (i % 2).to_string()
+        }
+    });
+    let (err, _) = train_on_csv_error(&dir, "sparse.csv", &text, &[]);
+    assert!(
+        err.contains("sparse.csv:4: label 999 makes 1000 classes, but class 2 has no example"),
+        "{err}"
+    );
+}
+
+#[test]
+fn train_refuses_a_header_that_does_not_name_every_column() {
+    let dir = TempDir::new("defect-header");
+    let text = format!("x,label\n{}", csv_rows(20, |i| (i % 2).to_string()));
+    let (err, _) = train_on_csv_error(&dir, "short-header.csv", &text, &["--header"]);
+    assert!(
+        err.contains("short-header.csv:1: the header names 2 columns but the rows have 3 fields"),
+        "{err}"
+    );
+}
+
+#[test]
+fn train_refuses_a_single_class() {
+    let dir = TempDir::new("defect-one-class");
+    let (err, _) = train_on_csv_error(&dir, "one.csv", &csv_rows(20, |_| "0".into()), &[]);
+    assert!(
+        err.contains("one.csv: every one of the 20 rows has label 0")
+            && err.contains("at least two classes"),
+        "{err}"
+    );
+}
+
+#[test]
+fn train_refuses_features_too_large_for_f32_and_hints_at_lr_only_when_it_can_help() {
+    let dir = TempDir::new("defect-f32");
+    let text = format!("1e39,1,0\n{}", csv_rows(20, |i| (i % 2).to_string()));
+    let (err, _) = train_on_csv_error(&dir, "huge.csv", &text, &[]);
+    assert!(
+        err.contains("huge.csv:1: column 1: `1e39` is out of range for f32"),
+        "{err}"
+    );
+    let svg = dir.arg("momentum.svg");
+    let args = [
+        "--dataset",
+        "moons",
+        "--points",
+        "200",
+        "--hidden",
+        "8",
+        "--optimizer",
+        "sgd",
+        "--momentum",
+        "1.5",
+        "--epochs",
+        "100",
+        "--schedule",
+        "constant",
+        "--quiet",
+        "--output",
+        &svg,
+    ];
+    let parsed: train::Args = parse("train", &args);
+    let err = train::run(&parsed, false, &mut Vec::new())
+        .expect_err("momentum 1.5 diverges")
+        .to_string();
+    assert!(err.contains("training stopped"), "{err}");
+    assert!(
+        !err.contains("--lr"),
+        "the learning rate is not the cause: {err}"
+    );
+    assert!(err.contains("--momentum 1.5 is at least 1"), "{err}");
+}
+
+#[test]
+fn train_checks_its_output_before_training_and_writes_the_figure_atomically() {
+    let dir = TempDir::new("defect-output");
+    std::fs::write(dir.path("a-file"), "not a directory").unwrap();
+    std::fs::create_dir(dir.path("a-directory")).unwrap();
+    for output in [dir.arg("a-file/train.svg"), dir.arg("a-directory")] {
+        let parsed: train::Args = parse(
+            "train",
+            &["--points", "100", "--epochs", "1", "--output", &output],
+        );
+        let mut log = Vec::new();
+        let err = train::run(&parsed, false, &mut log)
+            .err()
+            .unwrap_or_else(|| panic!("--output {output} should be refused"));
+        let named = output.trim_end_matches("/train.svg");
+        assert!(err.to_string().contains(named), "{err}");
+        assert!(
+            log.is_empty(),
+            "refused before training:\n{}",
+            String::from_utf8_lossy(&log)
+        );
+    }
+    // A figure replaces the old one and leaves nothing else behind.
+    let svg = dir.arg("train.svg");
+    std::fs::write(&svg, "old figure").unwrap();
+    let (_, log) = run_train(&[
+        "--points", "100", "--epochs", "1", "--quiet", "--output", &svg,
+    ]);
+    check_svg(&dir.path("train.svg"));
+    assert!(log.contains(&format!("figure     {svg}")), "{log}");
+    let mut names: Vec<String> = std::fs::read_dir(&dir.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["a-directory", "a-file", "train.svg"]);
+}
+
+#[test]
+fn train_refuses_sizes_beyond_its_limits_before_allocating() {
+    let dir = TempDir::new("defect-sizes");
+    let svg = dir.arg("never.svg");
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["--points", "18446744073709551615"],
+            "--points 18446744073709551615 is more than the limit of 10000000",
+        ),
+        (&["--points", "1000000000"], "is more than the limit"),
+        (
+            &["--hidden", "100000,100000"],
+            "parameters, more than the limit of 50000000",
+        ),
+    ];
+    for (args, message) in cases {
+        let mut all = args.to_vec();
+        all.extend(["--quiet", "--output", &svg]);
+        let parsed: train::Args = parse("train", &all);
+        let err = train::run(&parsed, false, &mut Vec::new())
+            .err()
+            .unwrap_or_else(|| panic!("train {args:?} should fail"));
+        assert!(err.to_string().contains(message), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn flags_take_negative_numbers_any_case_and_every_flag_is_described() {
+    use clap::CommandFactory;
+    let dir = TempDir::new("defect-flags");
+    let svg = dir.arg("never.svg");
+    let args: train::Args = parse(
+        "train",
+        &["--lr", "-0.1", "--optimizer", "Adam", "--output", &svg],
+    );
+    assert_eq!(args.lr, Some(-0.1));
+    let err = train::run(&args, false, &mut Vec::new()).err().unwrap();
+    assert!(
+        err.to_string().contains("invalid hyperparameter lr = -0.1"),
+        "{err}"
+    );
+    let args: train::Args = parse("train", &["--schedule", "Constant", "--dataset", "Iris"]);
+    assert_eq!(args.schedule.name(), "constant");
+    let args: compare::Args = parse("compare", &["--optimizers", "SGD,AdaHessian"]);
+    assert_eq!(args.optimizers.map(|o| o.len()), Some(2));
+    let args: quadratic::Args = parse("quadratic", &["--rotation", "-30"]);
+    assert_eq!(args.rotation, -30.0);
+    for command in [
+        train::Args::command(),
+        compare::Args::command(),
+        quadratic::Args::command(),
+        rosenbrock::Args::command(),
+    ] {
+        for arg in command.get_arguments() {
+            assert!(
+                arg.get_help().is_some(),
+                "{} --{} has no description",
+                command.get_name(),
+                arg.get_id()
+            );
+        }
+    }
+}
+
+#[test]
+fn defaults_write_beside_the_working_directory_and_say_where() {
+    let args: train::Args = parse("train", &[]);
+    assert_eq!(args.output, PathBuf::from("train.svg"));
+    let args: compare::Args = parse("compare", &[]);
+    assert_eq!(args.output, PathBuf::from("compare.svg"));
+    let dir = TempDir::new("defect-where");
+    std::fs::create_dir_all(dir.path("figures")).unwrap();
+    let figure = support::check_output(&dir.path("figures").join("x.svg")).unwrap();
+    assert!(figure.is_absolute(), "{}", figure.display());
+}
+
+#[test]
+fn an_io_error_prints_its_cause_once() {
+    let dir = TempDir::new("defect-io-twice");
+    std::fs::create_dir(dir.path("folder.csv")).unwrap();
+    let parsed: train::Args = parse(
+        "train",
+        &[
+            "--dataset",
+            &dir.arg("folder.csv"),
+            "--output",
+            &dir.arg("x.svg"),
+        ],
+    );
+    let err = train::run(&parsed, false, &mut Vec::new()).err().unwrap();
+    let text = support::error_chain(err.as_ref());
+    assert_eq!(text.matches("os error").count(), 1, "{text}");
+}
+
+#[test]
+fn hvp_and_bench_answer_help_with_their_own_description() {
+    let output = cargo_run_example("hvp", &["--help"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("Hessian-vector product"), "{stdout}");
+    let output = cargo_run_example("hvp", &["--bogus"]);
+    assert_clean_failure(&output, "hvp --bogus", "--bogus");
+    let output = cargo_run_example("bench", &["--help"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("Times one operation"), "{stdout}");
+    assert!(!stdout.contains("Differentiable programming"), "{stdout}");
+}
+
+/// The contents of every `<text>` element of an SVG document.
+fn svg_texts(svg: &str) -> Vec<String> {
+    svg.split("</text>")
+        .filter_map(|chunk| chunk.rfind('>').map(|i| chunk[i + 1..].trim().to_string()))
+        .collect()
+}
+
+/// The value of attribute `name` in an SVG tag's text.
+fn attribute(tag: &str, name: &str) -> Option<f64> {
+    let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+    let len = tag[start..].find('"')?;
+    tag[start..start + len].parse().ok()
+}
+
+/// The tags `<kind ...>` of an SVG document.
+fn svg_tags<'a>(svg: &'a str, kind: &str) -> Vec<&'a str> {
+    let open = format!("<{kind} ");
+    svg.match_indices(&open)
+        .map(|(i, _)| &svg[i..i + svg[i..].find('>').unwrap_or(0)])
+        .collect()
+}
+
+#[test]
+fn the_loss_axis_is_labelled_below_the_lowest_loss() {
+    let dir = TempDir::new("defect-log-axis");
+    let path = dir.path("loss.svg");
+    let curve = support::plot::Series {
+        name: "train".into(),
+        color: support::plot::color(0),
+        points: vec![(0.0, 0.7), (10.0, 0.2), (20.0, 0.09), (30.0, 0.045)],
+    };
+    support::plot::svg(&path, (640, 480), |root| {
+        support::plot::draw_loss_curves(root, "loss", "epoch", &[curve])
+    })
+    .unwrap();
+    let text = check_svg(&path);
+    let labels: Vec<f64> = svg_texts(&text)
+        .iter()
+        .filter_map(|t| t.parse().ok())
+        .filter(|&v: &f64| v > 0.0 && v < 1.0)
+        .collect();
+    assert!(
+        labels.iter().any(|&v| v <= 0.045),
+        "no label at or below the final loss 0.045: {labels:?}"
+    );
+}
+
+#[test]
+fn figures_name_their_axes_and_tell_train_from_test_and_overlapping_lines_apart() {
+    let dir = TempDir::new("defect-plots");
+    let svg = dir.arg("moons.svg");
+    run_train(&[
+        "--dataset",
+        "moons",
+        "--points",
+        "200",
+        "--epochs",
+        "2",
+        "--quiet",
+        "--output",
+        &svg,
+    ]);
+    let texts = svg_texts(&check_svg(&dir.path("moons.svg")));
+    for expected in ["feature 1", "feature 2", "train", "test"] {
+        assert!(
+            texts.iter().any(|t| t == expected),
+            "no `{expected}` in {texts:?}"
+        );
+    }
+    // Each legend of the sine fit sits where no data point is.
+    let svg = dir.arg("sine.svg");
+    run_train(&[
+        "--dataset",
+        "sine",
+        "--points",
+        "400",
+        "--epochs",
+        "2",
+        "--quiet",
+        "--output",
+        &svg,
+    ]);
+    let text = check_svg(&dir.path("sine.svg"));
+    let legends: Vec<[f64; 4]> = svg_tags(&text, "rect")
+        .into_iter()
+        .filter(|t| t.contains("opacity=\"0.85\""))
+        .filter_map(|t| {
+            Some([
+                attribute(t, "x")?,
+                attribute(t, "y")?,
+                attribute(t, "width")?,
+                attribute(t, "height")?,
+            ])
+        })
+        .collect();
+    assert!(!legends.is_empty(), "the figure has legends");
+    // Data points have radius 2 (the legend's own marker, 3).
+    for circle in svg_tags(&text, "circle")
+        .into_iter()
+        .filter(|c| attribute(c, "r") == Some(2.0))
+    {
+        let (x, y) = (
+            attribute(circle, "cx").unwrap(),
+            attribute(circle, "cy").unwrap(),
+        );
+        for [left, top, width, height] in &legends {
+            let inside = (*left..left + width).contains(&x) && (*top..top + height).contains(&y);
+            assert!(!inside, "a legend covers the point {circle}");
+        }
+    }
+    // Adam's curve is wider than AdamW's, drawn over it.
+    let svg = dir.arg("compare.svg");
+    let args: compare::Args = parse(
+        "compare",
+        &[
+            "--dataset",
+            "moons",
+            "--epochs",
+            "1",
+            "--optimizers",
+            "adam,adamw",
+            "--quiet",
+            "--output",
+            &svg,
+        ],
+    );
+    compare::run(&args, &mut Vec::new()).unwrap();
+    let text = check_svg(&dir.path("compare.svg"));
+    let width_of = |color: &str| {
+        svg_tags(&text, "polyline")
+            .into_iter()
+            .find(|t| t.contains(&format!("stroke=\"{color}\"")))
+            .and_then(|t| attribute(t, "stroke-width"))
+            .unwrap_or_else(|| panic!("no {color} line"))
+    };
+    assert!(
+        width_of("#1F77B4") > width_of("#FF7F0E"),
+        "adam under adamw stays visible"
+    );
+    // The contour plots name their axes.
+    for (name, svg) in [
+        ("quadratic", dir.arg("q.svg")),
+        ("rosenbrock", dir.arg("r.svg")),
+    ] {
+        if name == "quadratic" {
+            let args: quadratic::Args = parse(name, &["--steps", "3", "--output", &svg]);
+            quadratic::run(&args, &mut Vec::new()).unwrap();
+        } else {
+            let args: rosenbrock::Args = parse(name, &["--steps", "20", "--output", &svg]);
+            rosenbrock::run(&args, &mut Vec::new()).unwrap();
+        }
+        let texts = svg_texts(&check_svg(Path::new(&svg)));
+        assert!(
+            texts.iter().any(|t| t == "x") && texts.iter().any(|t| t == "y"),
+            "{name}: {texts:?}"
+        );
+    }
+}

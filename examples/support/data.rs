@@ -2,8 +2,7 @@
 //! file), split into train and test and standardised on the training set.
 
 use std::fmt;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::str::FromStr;
 
 use curvature::nn::data::{self, Dataset, Standardizer};
@@ -210,12 +209,32 @@ pub fn load(
         DatasetName::Wine => data::load_wine()?,
         DatasetName::BreastCancer => data::load_breast_cancer()?,
         DatasetName::Digits => data::load_digits()?,
-        DatasetName::Csv(path) => load_csv_label_last(path, csv_header)?,
+        DatasetName::Csv(path) => data::load_csv_label_last(path, csv_header)?,
     })
 }
 
-/// The generators panic on values they cannot use; refuse those first.
+/// The most points a toy generator may draw: 10 million (80 MB of `f32`
+/// features in 2-D).
+pub const MAX_POINTS: usize = 10_000_000;
+
+/// The generators panic on values they cannot use; refuse those first,
+/// and sizes above the stated limits before anything is allocated.
 fn check_toy(name: &DatasetName, toy: &ToyOptions) -> Result<(), BoxError> {
+    if toy.points > MAX_POINTS {
+        return Err(format!(
+            "--points {} is more than the limit of {MAX_POINTS}",
+            toy.points
+        )
+        .into());
+    }
+    if toy.classes > data::MAX_CLASSES {
+        return Err(format!(
+            "--classes {} is more than the limit of {}",
+            toy.classes,
+            data::MAX_CLASSES
+        )
+        .into());
+    }
     if !(toy.noise >= 0.0 && toy.noise.is_finite()) {
         return Err(format!("--noise {} must be a finite number >= 0", toy.noise).into());
     }
@@ -232,31 +251,6 @@ fn check_toy(name: &DatasetName, toy: &ToyOptions) -> Result<(), BoxError> {
         .into());
     }
     Ok(())
-}
-
-/// A CSV file with the label in its last column. `load_csv` takes the
-/// label's column index, so count the fields of the first data line.
-fn load_csv_label_last(path: &Path, header: bool) -> Result<Dataset<f32>, BoxError> {
-    let first_line = std::fs::File::open(path).ok().and_then(|file| {
-        BufReader::new(file)
-            .lines()
-            .map_while(Result::ok)
-            .find(|line| !line.trim().is_empty())
-    });
-    // A file that cannot be opened or is empty: let the loader say so, naming the file.
-    let columns = first_line.map_or(1, |line| line.split(',').count());
-    if columns < 2 {
-        let loaded = data::load_csv::<f32>(path, 0, header)?;
-        if loaded.n_features() == 0 {
-            return Err(format!(
-                "{}: one column only; expected features then a label",
-                path.display()
-            )
-            .into());
-        }
-        return Ok(loaded);
-    }
-    Ok(data::load_csv(path, columns - 1, header)?)
 }
 
 /// A dataset split into train and test, both standardised with the

@@ -3,9 +3,10 @@
 
 use std::time::Instant;
 
+use curvature::autograd::Parameters;
 use curvature::autograd::{seeded_rng, Tape, Tensor, Var};
 use curvature::nn::data::{Dataset, Targets};
-use curvature::nn::{accuracy, cross_entropy, mse_loss, Mlp, Module};
+use curvature::nn::{accuracy, cross_entropy, mse_loss, predicted_classes, Mlp, Module};
 use curvature::optim::{
     Constant, CosineAnnealing, LinearWarmup, LrSchedule, OptimError, Optimizer,
 };
@@ -51,35 +52,80 @@ pub fn format_metric(dataset: &Dataset<f32>, value: f64) -> String {
     }
 }
 
-/// The loss and the metric (accuracy, or R²) of `model` on all of `dataset`.
-pub fn evaluate(model: &Mlp<f32>, dataset: &Dataset<f32>) -> (f64, f64) {
-    let out = model.predict(dataset.features());
-    let tape = Tape::new();
-    let prediction = tape.constant(&out);
-    match dataset.targets() {
-        Targets::Classes { labels, .. } => {
-            let loss = cross_entropy(&prediction, labels).item();
-            (f64::from(loss), accuracy(&out, labels))
-        }
-        Targets::Values(values) => {
-            let loss = mse_loss(&prediction, &tape.constant(values)).item();
-            (f64::from(loss), r_squared(&out, values))
-        }
+/// Values (rows times the widest layer) computed at once when evaluating:
+/// 4M, 16 MB of `f32`, however large the dataset or the class count.
+const VALUES_PER_CHUNK: usize = 1 << 22;
+
+/// How many rows to run through `model` at once.
+fn rows_per_chunk(model: &Mlp<f32>) -> usize {
+    let widest = model
+        .parameters()
+        .iter()
+        .flat_map(|p| p.shape().iter().copied())
+        .max()
+        .unwrap_or(1);
+    (VALUES_PER_CHUNK / widest.max(1)).max(1)
+}
+
+/// `model`'s outputs for the rows of `x`, a chunk of rows at a time,
+/// each handed to `each` with the index of its first row.
+fn predict_in_chunks(model: &Mlp<f32>, x: &Tensor<f32>, mut each: impl FnMut(usize, Tensor<f32>)) {
+    let n = x.shape()[0];
+    let chunk = rows_per_chunk(model);
+    for start in (0..n).step_by(chunk) {
+        let len = chunk.min(n - start);
+        each(start, model.predict(&x.narrow(0, start, len)));
     }
 }
 
-/// The coefficient of determination, `1 - SS_res / SS_tot`, over all
-/// target columns together.
-pub fn r_squared(prediction: &Tensor<f32>, target: &Tensor<f32>) -> f64 {
-    let (p, t) = (prediction.to_f64_vec(), target.to_f64_vec());
-    let mean = t.iter().sum::<f64>() / t.len().max(1) as f64;
-    let residual: f64 = p.iter().zip(&t).map(|(p, t)| (t - p) * (t - p)).sum();
-    let total: f64 = t.iter().map(|t| (t - mean) * (t - mean)).sum();
-    if total > 0.0 {
-        1.0 - residual / total
-    } else {
-        0.0
+/// The class `model` predicts for each row of `x`, in bounded memory.
+pub fn predict_classes(model: &Mlp<f32>, x: &Tensor<f32>) -> Vec<usize> {
+    let mut classes = Vec::with_capacity(x.shape()[0]);
+    predict_in_chunks(model, x, |_, out| classes.extend(predicted_classes(&out)));
+    classes
+}
+
+/// The loss and the metric (accuracy, or R²) of `model` on all of
+/// `dataset`, a chunk of rows at a time (memory does not grow with the
+/// dataset).
+pub fn evaluate(model: &Mlp<f32>, dataset: &Dataset<f32>) -> (f64, f64) {
+    let n = dataset.len().max(1) as f64;
+    let (mut loss, mut metric) = (0.0, 0.0);
+    match dataset.targets() {
+        Targets::Classes { labels, .. } => {
+            predict_in_chunks(model, dataset.features(), |start, out| {
+                let rows = &labels[start..start + out.shape()[0]];
+                let tape = Tape::new();
+                let mean = cross_entropy(&tape.constant(&out), rows).item();
+                let share = rows.len() as f64 / n;
+                loss += f64::from(mean) * share;
+                metric += accuracy(&out, rows) * share;
+            });
+        }
+        Targets::Values(values) => {
+            let (mut residual, k) = (0.0, values.shape()[1].max(1) as f64);
+            predict_in_chunks(model, dataset.features(), |start, out| {
+                let rows = out.shape()[0];
+                let target = values.narrow(0, start, rows).to_f64_vec();
+                residual += out
+                    .to_f64_vec()
+                    .iter()
+                    .zip(&target)
+                    .map(|(p, t)| (t - p) * (t - p))
+                    .sum::<f64>();
+            });
+            loss = residual / (n * k);
+            let t = values.to_f64_vec();
+            let mean = t.iter().sum::<f64>() / t.len().max(1) as f64;
+            let total: f64 = t.iter().map(|t| (t - mean) * (t - mean)).sum();
+            metric = if total > 0.0 {
+                1.0 - residual / total
+            } else {
+                0.0
+            };
+        }
     }
+    (loss, metric)
 }
 
 /// How the learning rate changes over a run.
@@ -178,8 +224,13 @@ pub fn fit<O: Optimizer<f32>>(
 ) -> Result<History, OptimError> {
     let mut rng = seeded_rng(options.seed);
     let steps_per_epoch = train.len().div_ceil(options.batch_size) as u64;
-    let total = (options.epochs as u64 * steps_per_epoch).max(1);
-    let warmup = (options.warmup_epochs as u64 * steps_per_epoch).min(total - 1);
+    // Saturating: `--epochs` and `--warmup` are flags, and must not overflow.
+    let total = (options.epochs as u64)
+        .saturating_mul(steps_per_epoch)
+        .max(1);
+    let warmup = (options.warmup_epochs as u64)
+        .saturating_mul(steps_per_epoch)
+        .min(total - 1);
     let base_lr = optimizer.learning_rate();
     let schedule: Box<dyn LrSchedule> = match options.schedule {
         Schedule::Constant => Box::new(Constant::new(base_lr)?),

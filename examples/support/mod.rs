@@ -15,6 +15,7 @@ pub mod optimizers;
 pub mod plot;
 
 use std::error::Error;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -44,13 +45,18 @@ pub fn main_with<A: Parser>(run: impl FnOnce(&A) -> Result<(), BoxError>) -> Exi
     }
 }
 
-/// `error: cause: cause of the cause ...` on one line.
+/// `error: cause: cause of the cause ...` on one line. A cause that the
+/// message already ends with (an I/O error that both displays its cause
+/// and returns it as its source) is not repeated.
 pub fn error_chain(error: &(dyn Error + 'static)) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
         source = cause.source();
     }
     text
@@ -102,13 +108,74 @@ pub fn median(values: &[f64]) -> f64 {
     }
 }
 
-/// Writes `contents` to `path`, creating its parent directories; the error
-/// names the file.
-pub fn write_file(path: &std::path::Path, contents: &str) -> Result<(), BoxError> {
+/// The most parameters a model built from flags may have: 50 million,
+/// 200 MB of `f32` weights (an optimizer keeps up to three more copies).
+pub const MAX_PARAMETERS: u64 = 50_000_000;
+
+/// Errors unless an MLP of these layer sizes has at most
+/// [`MAX_PARAMETERS`] parameters; checked before anything is allocated.
+pub fn check_model_size(sizes: &[usize]) -> Result<(), BoxError> {
+    let count = sizes.windows(2).fold(0_u64, |total, w| {
+        let (i, o) = (w[0] as u64, w[1] as u64);
+        total.saturating_add(i.saturating_mul(o).saturating_add(o))
+    });
+    if count > MAX_PARAMETERS {
+        return Err(format!(
+            "an MLP {sizes:?} would have {count} parameters, more than the limit of \
+             {MAX_PARAMETERS}: choose smaller --hidden sizes"
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// Checks, before any work, that a figure can be written to `path`:
+/// creates its directory if needed, refuses a directory or another
+/// non-regular file, and creates (then removes) a file beside it. Returns
+/// the absolute path, to tell the user where the figure goes.
+pub fn check_output(path: &Path) -> Result<PathBuf, BoxError> {
+    let cannot = |e: &dyn std::fmt::Display| format!("cannot write {}: {e}", path.display());
+    if path.file_name().is_none() {
+        return Err(cannot(&"the path does not name a file").into());
+    }
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir)
+        .map_err(|e| format!("cannot create the directory {}: {e}", dir.display()))?;
+    if let Ok(meta) = std::fs::metadata(path) {
+        if !meta.is_file() {
+            return Err(cannot(&"it exists and is not a regular file").into());
+        }
+    }
+    let probe = dir.join(format!(".{}.probe-{}", file_name(path), std::process::id()));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+        .map_err(|e| cannot(&e))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()))
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Writes `contents` to `path` atomically (a temporary file renamed over
+/// it: a full disk leaves the old file, never half of a new one), creating
+/// its parent directories; the error names the file.
+pub fn write_file(path: &Path, contents: &str) -> Result<(), BoxError> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
             .map_err(|e| format!("cannot create the directory {}: {e}", parent.display()))?;
     }
-    std::fs::write(path, contents).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    curvature::nn::write_atomically(path, |file| {
+        std::io::Write::write_all(file, contents.as_bytes())
+    })
+    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok(())
 }

@@ -18,8 +18,10 @@ use super::{write_file, BoxError};
 pub type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 
 /// Draws a figure of `size` pixels with `draw`, then writes it to `path`
-/// (creating the directory). Drawing in memory first means a failed write
-/// names the file instead of being lost when the backend is dropped.
+/// (creating the directory) atomically: a failed write (a full disk)
+/// leaves the previous figure, never half of one. Drawing in memory first
+/// means a failed write names the file instead of being lost when the
+/// backend is dropped.
 pub fn svg(
     path: &Path,
     size: (u32, u32),
@@ -78,8 +80,42 @@ pub fn padded_range(values: impl IntoIterator<Item = f64>, pad: f64) -> Range<f6
     (lo - pad * span)..(hi + pad * span)
 }
 
-/// Loss curves against `x_desc` (epochs, steps), on a logarithmic axis.
-/// Values that are not positive and finite are left out.
+/// Ticks for a logarithmic axis over `lo..hi` (positive): 1, 2 and 5
+/// times the powers of ten over three decades or less, the powers of ten
+/// alone beyond, from the largest tick at or below `lo` to the smallest at
+/// or above `hi`, so the lowest and the highest values can be read against
+/// a labelled line. Returns the ticks; the first and last are the range.
+pub fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let decades = (hi / lo).log10();
+    let mantissas: &[f64] = if decades <= 3.0 {
+        &[1.0, 2.0, 5.0]
+    } else {
+        &[1.0]
+    };
+    let first_power = lo.log10().floor() as i32;
+    let mut ticks = Vec::new();
+    for power in first_power..=hi.log10().ceil() as i32 {
+        for &m in mantissas {
+            let tick = m * 10f64.powi(power);
+            // The last tick at or below lo starts the list; stop after the
+            // first at or above hi.
+            if tick <= lo {
+                ticks.clear();
+            }
+            ticks.push(tick);
+            if tick >= hi {
+                return ticks;
+            }
+        }
+    }
+    ticks
+}
+
+/// Loss curves against `x_desc` (epochs, steps), on a logarithmic axis
+/// labelled at 1, 2, 5 times the powers of ten (see [`log_ticks`]).
+/// Values that are not positive and finite are left out. Earlier series
+/// are drawn wider, so a later one drawn over an equal curve (Adam and
+/// AdamW) leaves it visible on both sides.
 pub fn draw_loss_curves(
     area: &Area<'_>,
     title: &str,
@@ -97,28 +133,30 @@ pub fn draw_loss_curves(
     let (lo, hi) = points().fold((f64::INFINITY, 0.0_f64), |(lo, hi), (_, y)| {
         (lo.min(y), hi.max(y))
     });
-    let (lo, hi) = if lo <= hi {
-        (lo / 1.5, hi * 1.5)
+    let (lo, hi) = if lo <= hi { (lo, hi) } else { (1e-3, 1.0) };
+    let (lo, hi) = if hi > lo {
+        (lo, hi)
     } else {
-        (1e-3, 1.0)
+        (lo / 2.0, hi * 2.0)
     };
+    let ticks = log_ticks(lo, hi);
+    let y_range = ticks[0]..ticks[ticks.len() - 1];
     let mut chart = ChartBuilder::on(area)
         .caption(title, ("sans-serif", 18))
         .margin(12)
         .x_label_area_size(36)
         .y_label_area_size(56)
-        .build_cartesian_2d(0.0..x_max, (lo..hi).log_scale())?;
+        .build_cartesian_2d(0.0..x_max, y_range.log_scale().with_key_points(ticks))?;
     chart
         .configure_mesh()
         .x_desc(x_desc)
         .y_desc("loss")
-        .y_labels(16)
         .light_line_style(TRANSPARENT)
         .x_label_formatter(&|x| compact(*x))
         .y_label_formatter(&|y| compact(*y))
         .draw()?;
-    for s in series {
-        let style = s.color.stroke_width(2);
+    for (i, s) in series.iter().enumerate() {
+        let style = s.color.stroke_width(line_width(i, series.len()));
         chart
             .draw_series(LineSeries::new(
                 s.points.iter().copied().filter(positive),
@@ -134,6 +172,12 @@ pub fn draw_loss_curves(
         .border_style(BLACK)
         .draw()?;
     Ok(())
+}
+
+/// The stroke width of series `i` of `n`: 2 pixels for the last, 2 more
+/// for each one before it (at most 4 series are widened).
+pub fn line_width(i: usize, n: usize) -> u32 {
+    2 + 2 * (n.min(4).saturating_sub(1).saturating_sub(i)) as u32
 }
 
 /// A number in few characters: `0.25`, `3`, `1e-4`.
@@ -156,25 +200,40 @@ pub struct LabelledPoint {
     pub test: bool,
 }
 
+/// `range` with `fraction` of its span added on top: room for a legend
+/// above the data.
+pub fn with_headroom(range: Range<f64>, fraction: f64) -> Range<f64> {
+    let span = range.end - range.start;
+    range.start..range.end + fraction * span
+}
+
 /// The regions a classifier assigns to each class, over a grid covering
-/// the points, with the points on top. `classify` receives the grid's
-/// points (in the plot's coordinates) and returns one class each.
+/// the points, with the points on top (training points as dots, test
+/// points as crosses, as the legend says, above the data). `classify`
+/// receives the grid's points (in the plot's coordinates) and returns one
+/// class each. `axes` names the two features.
 pub fn draw_decision_boundary(
     area: &Area<'_>,
     title: &str,
+    axes: (&str, &str),
     points: &[LabelledPoint],
     classify: impl Fn(&[(f64, f64)]) -> Vec<usize>,
 ) -> Result<(), BoxError> {
     const GRID: usize = 200;
     let xs = padded_range(points.iter().map(|p| p.x), 0.08);
-    let ys = padded_range(points.iter().map(|p| p.y), 0.08);
+    let ys = with_headroom(padded_range(points.iter().map(|p| p.y), 0.08), 0.15);
     let mut chart = ChartBuilder::on(area)
         .caption(title, ("sans-serif", 18))
         .margin(12)
-        .x_label_area_size(36)
-        .y_label_area_size(46)
+        .x_label_area_size(40)
+        .y_label_area_size(56)
         .build_cartesian_2d(xs.clone(), ys.clone())?;
-    chart.configure_mesh().disable_mesh().draw()?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc(axes.0)
+        .y_desc(axes.1)
+        .draw()?;
     let (dx, dy) = (
         (xs.end - xs.start) / GRID as f64,
         (ys.end - ys.start) / GRID as f64,
@@ -207,22 +266,35 @@ pub fn draw_decision_boundary(
         ];
         Rectangle::new(corners, color(class).mix(0.25).filled())
     }))?;
-    chart.draw_series(
-        points
-            .iter()
-            .filter(|p| !p.test)
-            .map(|p| Circle::new((p.x, p.y), 2, color(p.class).filled())),
-    )?;
-    chart.draw_series(
-        points
-            .iter()
-            .filter(|p| p.test)
-            .map(|p| Cross::new((p.x, p.y), 3, color(p.class).stroke_width(2))),
-    )?;
+    chart
+        .draw_series(
+            points
+                .iter()
+                .filter(|p| !p.test)
+                .map(|p| Circle::new((p.x, p.y), 2, color(p.class).filled())),
+        )?
+        .label("train")
+        .legend(|(x, y)| Circle::new((x + 9, y), 3, BLACK.filled()));
+    chart
+        .draw_series(
+            points
+                .iter()
+                .filter(|p| p.test)
+                .map(|p| Cross::new((p.x, p.y), 3, color(p.class).stroke_width(2))),
+        )?
+        .label("test")
+        .legend(|(x, y)| Cross::new((x + 9, y), 4, BLACK.stroke_width(2)));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()?;
     Ok(())
 }
 
-/// A 1-D regression: the data points and the model's curve.
+/// A 1-D regression: the data points and the model's curve, with the
+/// legend in room left above the data.
 pub fn draw_regression_fit(
     area: &Area<'_>,
     title: &str,
@@ -230,22 +302,27 @@ pub fn draw_regression_fit(
     predict: impl Fn(&[f64]) -> Vec<f64>,
 ) -> Result<(), BoxError> {
     let xs = padded_range(points.iter().map(|p| p.0), 0.02);
-    let ys = padded_range(points.iter().map(|p| p.1), 0.1);
+    let ys = with_headroom(padded_range(points.iter().map(|p| p.1), 0.1), 0.3);
     let mut chart = ChartBuilder::on(area)
         .caption(title, ("sans-serif", 18))
         .margin(12)
-        .x_label_area_size(36)
-        .y_label_area_size(46)
+        .x_label_area_size(40)
+        .y_label_area_size(56)
         .build_cartesian_2d(xs.clone(), ys)?;
     chart
         .configure_mesh()
         .light_line_style(TRANSPARENT)
+        .x_desc("x")
+        .y_desc("y")
         .draw()?;
-    chart.draw_series(
-        points
-            .iter()
-            .map(|&p| Circle::new(p, 2, color(0).mix(0.5).filled())),
-    )?;
+    chart
+        .draw_series(
+            points
+                .iter()
+                .map(|&p| Circle::new(p, 2, color(0).mix(0.5).filled())),
+        )?
+        .label("data")
+        .legend(|(x, y)| Circle::new((x + 9, y), 3, color(0).mix(0.5).filled()));
     let grid: Vec<f64> = (0..=200)
         .map(|i| xs.start + (xs.end - xs.start) * i as f64 / 200.0)
         .collect();
@@ -256,6 +333,7 @@ pub fn draw_regression_fit(
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color(3).stroke_width(2)));
     chart
         .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
         .draw()?;
@@ -265,7 +343,9 @@ pub fn draw_regression_fit(
 /// Paths of iterates over the contour lines of `f` at `levels`, within
 /// `xs` by `ys`. Paths are clipped to the plotted box (a diverging method
 /// leaves it), and their iterates are marked when there are few of them.
-/// `minimum` is marked with a star-like cross.
+/// `minimum` is marked with a star-like cross. The axes are named `x`
+/// and `y`, the function's two arguments; paths are drawn wider the
+/// earlier they come, so equal paths stay visible.
 pub fn draw_contours_with_paths(
     area: &Area<'_>,
     title: &str,
@@ -278,10 +358,15 @@ pub fn draw_contours_with_paths(
     let mut chart = ChartBuilder::on(area)
         .caption(title, ("sans-serif", 18))
         .margin(12)
-        .x_label_area_size(36)
-        .y_label_area_size(46)
+        .x_label_area_size(40)
+        .y_label_area_size(50)
         .build_cartesian_2d(xs.clone(), ys.clone())?;
-    chart.configure_mesh().disable_mesh().draw()?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc("x")
+        .y_desc("y")
+        .draw()?;
     for (k, &level) in levels.iter().enumerate() {
         let shade = 200 - (140 * k / levels.len().max(1)) as u8;
         let style = RGBColor(shade, shade, shade).stroke_width(1);
@@ -293,8 +378,8 @@ pub fn draw_contours_with_paths(
         )?;
     }
     let inside = |&(x, y): &(f64, f64)| xs.contains(&x) && ys.contains(&y);
-    for path in paths {
-        let style = path.color.stroke_width(2);
+    for (i, path) in paths.iter().enumerate() {
+        let style = path.color.stroke_width(line_width(i, paths.len()));
         let mut pieces = clip_polyline(&path.points, (&xs, &ys)).into_iter();
         let first = pieces.next().unwrap_or_default();
         chart

@@ -362,6 +362,33 @@ mod tests {
         assert_eq!(names, expected);
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn saving_through_a_symlink_replaces_its_target_and_a_fifo_is_refused() {
+        let dir = TempDir::new("ckpt-link");
+        let model = Mlp::<f32>::new(&[2, 3, 1], Activation::Tanh, 0);
+        let real = dir.0.join("run-7.safetensors");
+        let link = dir.0.join("latest.safetensors");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        save_parameters(&model, &link).unwrap();
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(read_tensors::<f32>(&real).unwrap().len(), 4);
+        let fifo = dir.0.join("pipe");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if made.is_ok_and(|s| s.success()) {
+            let err = save_parameters(&model, &fifo).unwrap_err();
+            assert!(err.to_string().contains("not a regular file"), "{err}");
+            use std::os::unix::fs::FileTypeExt;
+            assert!(std::fs::symlink_metadata(&fifo)
+                .unwrap()
+                .file_type()
+                .is_fifo());
+        }
+    }
+
     #[test]
     fn duplicate_names_are_refused_before_writing() {
         struct Twins(Vec<Tensor<f32>>);

@@ -59,6 +59,7 @@ mod sequential;
 pub use activation::{
     Activation, Gelu, Identity, ParseActivationError, Relu, Sigmoid, Softplus, Tanh,
 };
+pub use atomic_file::write_atomically;
 pub use checkpoint::{load_parameters, read_tensors, save_parameters, CheckpointError};
 pub use conv::{Conv2d, ConvConfigError};
 pub use data::{DataError, Dataset, Standardizer, Targets};

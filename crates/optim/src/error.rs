@@ -59,15 +59,17 @@ pub enum OptimError {
     },
     /// A parameter (or gradient) whose shape differs from the optimizer's
     /// state for it.
-    #[error("{what} of parameter {parameter} (#{index}) has shape {got:?}, but the optimizer state has shape {expected:?}")]
+    #[error("{}", shape_message(what, parameter, *index, expected, got))]
     Shape {
-        /// `"parameter"` or `"gradient"`.
+        /// `"parameter"` (checked against the optimizer's state) or what
+        /// was given for it (`"gradient"`, checked against the parameter).
         what: &'static str,
         /// The parameter's name.
         parameter: String,
         /// Its position in the parameter list.
         index: usize,
-        /// The shape the optimizer expects.
+        /// The shape expected: the optimizer state's for a parameter, the
+        /// parameter's for anything given for it.
         expected: Vec<usize>,
         /// The shape given.
         got: Vec<usize>,
@@ -89,6 +91,29 @@ pub enum OptimError {
     /// A saved state that does not fit this optimizer.
     #[error("cannot load optimizer state: {0}")]
     State(String),
+}
+
+/// `parameter w (#0) has shape [3], but the optimizer state has shape [2]`
+/// or `the gradient of parameter w (#0) has shape [3], but the parameter
+/// has shape [2]`.
+fn shape_message(
+    what: &str,
+    parameter: &str,
+    index: usize,
+    expected: &[usize],
+    got: &[usize],
+) -> String {
+    if what == "parameter" {
+        format!(
+            "parameter {parameter} (#{index}) has shape {got:?}, \
+             but the optimizer state has shape {expected:?}"
+        )
+    } else {
+        format!(
+            "the {what} of parameter {parameter} (#{index}) has shape {got:?}, \
+             but the parameter has shape {expected:?}"
+        )
+    }
 }
 
 impl OptimError {

@@ -280,33 +280,39 @@ pub(crate) fn check_like_parameters<T: Element, P: Parameters<T> + ?Sized>(
 }
 
 /// Checks that the parameters match the shapes the optimizer's state was
-/// built for (an empty `shapes` means the state is not sized yet).
+/// built for (an empty `state` means the state is not sized yet).
 pub(crate) fn check_parameters_like_state<T: Element, P: Parameters<T> + ?Sized>(
     params: &P,
     state: &[Tensor<T>],
 ) -> Result<(), OptimError> {
-    if state.is_empty() {
+    let shapes: Vec<&[usize]> = state.iter().map(Tensor::shape).collect();
+    check_parameters_like_shapes(params, &shapes)
+}
+
+/// Checks that the parameters have these shapes, in number and in order
+/// (an empty `shapes` means nothing is known yet).
+pub(crate) fn check_parameters_like_shapes<T: Element, P: Parameters<T> + ?Sized>(
+    params: &P,
+    shapes: &[&[usize]],
+) -> Result<(), OptimError> {
+    if shapes.is_empty() {
         return Ok(());
     }
     let ps = params.parameters();
-    if ps.len() != state.len() {
+    if ps.len() != shapes.len() {
         return Err(OptimError::Count {
             what: "parameters",
-            expected: state.len(),
+            expected: shapes.len(),
             got: ps.len(),
         });
     }
-    match ps
-        .iter()
-        .zip(state)
-        .position(|(p, s)| p.shape() != s.shape())
-    {
+    match ps.iter().zip(shapes).position(|(p, s)| p.shape() != *s) {
         None => Ok(()),
         Some(index) => Err(OptimError::Shape {
             what: "parameter",
             parameter: parameter_name(params, index),
             index,
-            expected: state[index].shape().to_vec(),
+            expected: shapes[index].to_vec(),
             got: ps[index].shape().to_vec(),
         }),
     }

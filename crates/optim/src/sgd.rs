@@ -6,7 +6,7 @@ use std::fmt;
 use curvature_autograd::{Element, Parameters, Tensor};
 
 use crate::optimizer::{
-    check_finite, check_like_parameters, check_parameters_like_state, loss_and_gradients,
+    check_finite, check_like_parameters, check_parameters_like_shapes, loss_and_gradients,
 };
 use crate::state::check_shapes;
 use crate::{validate, FirstOrderOptimizer, Objective, OptimError, Optimizer, OptimizerState};
@@ -73,9 +73,10 @@ impl SgdConfig {
 /// p <- p - lr * d
 /// ```
 ///
-/// Without momentum, `p <- p - lr * d`. The momentum buffers are sized on
-/// the first step; a later step whose parameters differ in number or shape
-/// is an error.
+/// Without momentum, `p <- p - lr * d`. The parameters' number and shapes
+/// are recorded on the first step (with the momentum buffers); a later step
+/// whose parameters differ in number or shape is an error, with or without
+/// momentum.
 ///
 /// ```
 /// use curvature_autograd::Tensor;
@@ -98,6 +99,8 @@ pub struct Sgd<T> {
     config: SgdConfig,
     step: u64,
     momentum_buffers: Vec<Tensor<T>>,
+    /// The parameters' shapes, from the first step (or a loaded state).
+    shapes: Vec<Vec<usize>>,
 }
 
 impl<T: Element> Sgd<T> {
@@ -109,7 +112,14 @@ impl<T: Element> Sgd<T> {
             config,
             step: 0,
             momentum_buffers: Vec::new(),
+            shapes: Vec::new(),
         })
+    }
+
+    /// Errors unless `params` are shaped as on the first step.
+    fn check_parameters<P: Parameters<T> + ?Sized>(&self, params: &P) -> Result<(), OptimError> {
+        let shapes: Vec<&[usize]> = self.shapes.iter().map(Vec::as_slice).collect();
+        check_parameters_like_shapes(params, &shapes)
     }
 
     /// The hyperparameters (the learning rate as last set).
@@ -141,7 +151,7 @@ impl<T> fmt::Display for Sgd<T> {
 
 impl<T: Element> Optimizer<T> for Sgd<T> {
     fn step_objective(&mut self, objective: &mut dyn Objective<T>) -> Result<T, OptimError> {
-        check_parameters_like_state(&*objective, &self.momentum_buffers)?;
+        self.check_parameters(&*objective)?;
         let (value, grads) = loss_and_gradients(&*objective, self.step + 1)?;
         self.step_with_grads(objective, &grads)?;
         Ok(value)
@@ -179,6 +189,9 @@ impl<T: Element> Optimizer<T> for Sgd<T> {
             let shapes: Vec<&[usize]> = self.momentum_buffers.iter().map(|b| b.shape()).collect();
             check_shapes(&buffers, &shapes)?;
         }
+        if !buffers.is_empty() {
+            self.shapes = buffers.iter().map(|b| b.shape().to_vec()).collect();
+        }
         self.momentum_buffers = buffers;
         self.step = state.step;
         Ok(())
@@ -191,7 +204,7 @@ impl<T: Element> FirstOrderOptimizer<T> for Sgd<T> {
         P: Parameters<T> + ?Sized,
     {
         let t = self.step + 1;
-        check_parameters_like_state(&*params, &self.momentum_buffers)?;
+        self.check_parameters(&*params)?;
         check_like_parameters(&*params, grads, "gradient")?;
         check_finite(&*params, grads, "gradient", t)?;
 
@@ -200,6 +213,9 @@ impl<T: Element> FirstOrderOptimizer<T> for Sgd<T> {
         let wd = T::from_f64(c.weight_decay);
         let momentum = T::from_f64(c.momentum);
         let keep = T::one() - T::from_f64(c.dampening);
+        if self.shapes.is_empty() {
+            self.shapes = grads.iter().map(|g| g.shape().to_vec()).collect();
+        }
         let first = self.momentum_buffers.is_empty();
         if c.momentum > 0.0 && first {
             self.momentum_buffers = grads.iter().map(Tensor::zeros_like).collect();
@@ -304,6 +320,44 @@ mod tests {
                 }
             ),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn without_momentum_other_parameters_are_an_error_too() {
+        let mut sgd = Sgd::new(SgdConfig::new(0.1)).unwrap();
+        let mut params = vec![Tensor::from_vec(vec![1.0_f64, 2.0], &[2])];
+        sgd.step(&mut params, |_, _, p| p[0].square().sum())
+            .unwrap();
+        let mut more = vec![Tensor::zeros(&[2]), Tensor::zeros(&[1])];
+        let e = sgd
+            .step(&mut more, |_, _, p| p[0].sum() + p[1].sum())
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                OptimError::Count {
+                    expected: 1,
+                    got: 2,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let mut other = vec![Tensor::zeros(&[3])];
+        let e = sgd
+            .step_with_grads(&mut other, &[Tensor::zeros(&[3])])
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "parameter 0 (#0) has shape [3], but the optimizer state has shape [2]"
+        );
+        let e = sgd
+            .step_with_grads(&mut params, &[Tensor::zeros(&[3])])
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the gradient of parameter 0 (#0) has shape [3], but the parameter has shape [2]"
         );
     }
 }

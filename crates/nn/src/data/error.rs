@@ -64,6 +64,70 @@ pub enum DataError {
         /// The field as written.
         field: String,
     },
+    /// Invalid UTF-8 in a text file.
+    #[error("{}:{line}: column {column}: not valid UTF-8 text", .path.display())]
+    NotUtf8 {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based line number.
+        line: usize,
+        /// The 1-based column number.
+        column: usize,
+    },
+    /// A feature that is a finite number, but not in the element type
+    /// (`1e39` in `f32`).
+    #[error("{}:{line}: column {column}: `{field}` is out of range for {dtype} (at most {} in magnitude)", .path.display(), largest_finite(.dtype))]
+    FeatureOutOfRange {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based line number.
+        line: usize,
+        /// The 1-based column number.
+        column: usize,
+        /// The field as written.
+        field: String,
+        /// The element type, `f32` or `f64`.
+        dtype: &'static str,
+    },
+    /// A label at or above the limit on the number of classes.
+    #[error("{}:{line}: column {column}: label `{field}` is too large: at most {max_classes} classes (labels 0 to {})", .path.display(), .max_classes - 1)]
+    LabelTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based line number.
+        line: usize,
+        /// The 1-based column number.
+        column: usize,
+        /// The field as written.
+        field: String,
+        /// The limit (`data::MAX_CLASSES`).
+        max_classes: usize,
+    },
+    /// Every row has the same label: nothing to classify.
+    #[error("{}: every one of the {rows} rows has label {label}: a classifier needs at least two classes", .path.display())]
+    OneClass {
+        /// The file.
+        path: PathBuf,
+        /// The number of rows.
+        rows: usize,
+        /// The one label.
+        label: usize,
+    },
+    /// Labels that skip classes: the largest label makes the class count,
+    /// and some class below it has no example.
+    #[error("{}:{line}: label {label} makes {} classes, but class {first_missing} has no example{}: labels must be 0 to C-1 with every class present", .path.display(), .label + 1, others(*.n_missing))]
+    MissingClasses {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based line of the first row with the largest label.
+        line: usize,
+        /// The largest label.
+        label: usize,
+        /// The smallest class without an example.
+        first_missing: usize,
+        /// How many classes have no example.
+        n_missing: usize,
+    },
     /// A label outside `0..n_classes`.
     #[error("{}:{line}: label {label} is out of range for {n_classes} classes (expected 0..{n_classes})", .path.display())]
     LabelOutOfRange {
@@ -102,4 +166,21 @@ pub enum DataError {
     /// (a split fraction outside `(0, 1)`, a batch size of 0).
     #[error("{0}")]
     Invalid(String),
+}
+
+/// The largest finite value of the element type named `dtype`, in short.
+fn largest_finite(dtype: &str) -> &'static str {
+    match dtype {
+        "f32" => "3.4e38",
+        _ => "1.8e308",
+    }
+}
+
+/// ` (nor 3 other classes)` after the first missing class.
+fn others(n_missing: usize) -> String {
+    match n_missing {
+        0 | 1 => String::new(),
+        2 => " (nor 1 other class)".to_string(),
+        n => format!(" (nor {} other classes)", n - 1),
+    }
 }

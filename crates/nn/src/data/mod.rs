@@ -28,7 +28,7 @@ mod toy;
 use curvature_autograd::{Element, Tensor};
 
 pub use batch::Batches;
-pub use csv::load_csv;
+pub use csv::{load_csv, load_csv_label_last, MAX_CLASSES};
 pub use error::DataError;
 pub use real::{
     data_dir, load_breast_cancer, load_breast_cancer_from, load_digits, load_digits_from,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use curvature_autograd::Element;
 
-use super::csv::{parse_csv, read_text, CsvFormat, Header, LabelColumn};
+use super::csv::{parse_csv, read_bytes, CsvFormat, Header, LabelColumn};
 use super::{DataError, Dataset};
 
 /// The `data/` directory of the workspace this crate was built in, where
@@ -27,13 +27,13 @@ fn load_shipped<T: Element>(
     n_features: usize,
     n_classes: Option<usize>,
 ) -> Result<Dataset<T>, DataError> {
-    let text = read_text(path, gzip)?;
+    let bytes = read_bytes(path, gzip)?;
     let format = CsvFormat {
         label: LabelColumn::Last,
         header,
         n_classes,
     };
-    let dataset = parse_csv(&text, path, format)?;
+    let dataset = parse_csv(&bytes, path, format)?;
     if dataset.n_features() != n_features {
         return Err(DataError::Header {
             path: path.to_path_buf(),
