@@ -56,7 +56,10 @@ mod sequential;
 pub use activation::{
     Activation, Gelu, Identity, ParseActivationError, Relu, Sigmoid, Softplus, Tanh,
 };
-pub use checkpoint::{load_parameters, read_tensors, save_parameters, CheckpointError};
+pub use checkpoint::{
+    load_parameters, read_metadata, read_tensors, save_parameters, save_parameters_with_metadata,
+    save_tensors, CheckpointError,
+};
 pub use data::{DataError, Dataset, Standardizer, Targets};
 pub use linear::Linear;
 pub use loss::{
