@@ -452,6 +452,12 @@ fn bad_flags_and_files_exit_non_zero_with_a_message_and_no_panic() {
     assert_clean_failure(&output, "train on a missing CSV", &missing);
     assert_clean_failure(&output, "train on a missing CSV", "no such file");
     assert_eq!(output.code, 1);
+    let missing_model = missing.replace("missing.csv", "missing.safetensors");
+    let output = run_main("train", &["--load", &missing_model]);
+    assert_clean_failure(&output, "train --load a missing file", &missing_model);
+    assert_eq!(output.code, 1);
+    let said = output.stderr.matches("No such file").count();
+    assert_eq!(said, 1, "the cause once:\n{}", output.stderr);
     for example in ["compare", "quadratic", "rosenbrock"] {
         let output = run_main(example, &["--no-such-flag"]);
         assert_clean_failure(&output, example, "--no-such-flag");
@@ -540,7 +546,8 @@ fn train_resumed_from_a_checkpoint_matches_the_uninterrupted_run_bit_for_bit() {
 #[test]
 fn train_loads_a_saved_model_to_evaluate_or_train_further() {
     let dir = TempDir::new("train-load");
-    let (model, svg) = (dir.arg("iris.safetensors"), dir.arg("iris.svg"));
+    // --save creates the directory, as --output does.
+    let (model, svg) = (dir.arg("new/iris.safetensors"), dir.arg("iris.svg"));
     let iris = ["--dataset", "iris", "--quiet", "--output", &svg];
     let (trained, log) = run_train(&cat(&[
         &iris[..],

@@ -46,6 +46,13 @@ pub enum CheckpointFileError {
     /// The header lacks an entry that `train --save` writes.
     #[error("{}: not written by `train --save`: the header has no `{key}` entry", .path.display())]
     NotFromTrain { path: PathBuf, key: String },
+    /// The directory of the checkpoint cannot be created.
+    #[error("cannot create the directory {}: {source}", .path.display())]
+    Directory {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// A header entry that does not parse.
     #[error("{}: the header entry `{key}` = `{value}` is not valid: {detail}", .path.display())]
     BadEntry {
@@ -260,6 +267,12 @@ pub fn save(
     scaler: &Standardizer<f32>,
     record: &RunRecord,
 ) -> Result<(), CheckpointFileError> {
+    if let Some(dir) = paths.model.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| CheckpointFileError::Directory {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
     save_tensors(
         &paths.scaler,
         [
