@@ -8,18 +8,11 @@
 //! cargo run --release --example compare -- --dataset digits --target-loss 0.05
 //! ```
 
-#[path = "support/mod.rs"]
-mod support;
+use crate::support;
 
-// Keep freed memory between steps instead of returning it to the kernel
-// (see docs/benchmarks.md). Not in tests, which include this file as a module.
-#[cfg(not(test))]
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
+use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::Parser;
 use curvature::nn::{Activation, Mlp};
@@ -94,8 +87,12 @@ pub struct Row {
     pub history: History,
 }
 
-fn main() -> ExitCode {
-    support::main_with(|args: &Args| run(args, &mut std::io::stdout().lock()).map(|_| ()))
+/// The program on `args` (its name first), with errors to `stderr`:
+/// returns the exit code. The `main` of `examples/bin/compare.rs`.
+pub fn main(args: impl IntoIterator<Item = OsString>, stderr: &mut dyn Write) -> u8 {
+    support::main_with(args, stderr, |args: &Args| {
+        run(args, &mut std::io::stdout().lock()).map(|_| ())
+    })
 }
 
 /// Runs every optimizer as `args` say and prints the table to `out`.
@@ -121,6 +118,8 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Vec<Row>, BoxError> {
     support::check_model_size(&sizes)?;
     let options = FitOptions {
         epochs: args.epochs.unwrap_or(recipe.epochs),
+        start_epoch: 0,
+        stop_after: None,
         batch_size: args.batch_size.unwrap_or(recipe.batch_size),
         schedule: args.schedule,
         warmup_epochs: args.warmup,

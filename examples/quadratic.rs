@@ -18,12 +18,11 @@
 //! cargo run --release --example quadratic -- --rotation 30 --condition 20
 //! ```
 
-#[path = "support/mod.rs"]
-mod support;
+use crate::support;
 
+use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::Parser;
 use curvature::autograd::{Tape, Tensor, Var};
@@ -100,8 +99,12 @@ impl Case {
 const START: [f64; 2] = [-4.0, 2.5];
 const MINIMUM: [f64; 2] = [1.0, -0.5];
 
-fn main() -> ExitCode {
-    support::main_with(|args: &Args| run(args, &mut std::io::stdout().lock()).map(|_| ()))
+/// The program on `args` (its name first), with errors to `stderr`:
+/// returns the exit code. The `main` of `examples/bin/quadratic.rs`.
+pub fn main(args: impl IntoIterator<Item = OsString>, stderr: &mut dyn Write) -> u8 {
+    support::main_with(args, stderr, |args: &Args| {
+        run(args, &mut std::io::stdout().lock()).map(|_| ())
+    })
 }
 
 /// Runs both methods on both quadratics, prints every iterate to `out`

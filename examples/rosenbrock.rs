@@ -8,12 +8,11 @@
 //! cargo run --release --example rosenbrock -- --steps 5000 --adahessian-lr 0.5
 //! ```
 
-#[path = "support/mod.rs"]
-mod support;
+use crate::support;
 
+use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::Parser;
 use curvature::autograd::{Tape, Tensor, Var};
@@ -79,8 +78,12 @@ pub fn rosenbrock(x: f64, y: f64) -> f64 {
     (1.0 - x).powi(2) + 100.0 * (y - x * x).powi(2)
 }
 
-fn main() -> ExitCode {
-    support::main_with(|args: &Args| run(args, &mut std::io::stdout().lock()).map(|_| ()))
+/// The program on `args` (its name first), with errors to `stderr`:
+/// returns the exit code. The `main` of `examples/bin/rosenbrock.rs`.
+pub fn main(args: impl IntoIterator<Item = OsString>, stderr: &mut dyn Write) -> u8 {
+    support::main_with(args, stderr, |args: &Args| {
+        run(args, &mut std::io::stdout().lock()).map(|_| ())
+    })
 }
 
 /// Runs every optimizer, prints a table to `out` and draws the figure.

@@ -6,30 +6,27 @@
 //! cargo run --release --example train -- --dataset spirals --optimizer adahessian
 //! cargo run --release --example train -- --dataset digits --optimizer adam
 //! cargo run --release --example train -- --dataset my_data.csv --header --hidden 64,64
+//! cargo run --release --example train -- --dataset iris --save target/iris.safetensors
+//! cargo run --release --example train -- --dataset iris --load target/iris.safetensors --epochs 0
 //! cargo run --release --example train -- --help
 //! ```
 
-#[path = "support/mod.rs"]
-mod support;
+use crate::support;
 
-// Keep freed memory between steps instead of returning it to the kernel
-// (see docs/benchmarks.md). Not in tests, which include this file as a module.
-#[cfg(not(test))]
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
+use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
 use curvature::autograd::{Parameters, Tensor};
 use curvature::nn::data::{Dataset, Targets};
 use curvature::nn::{Activation, Mlp, Module};
-use curvature::optim::OptimError;
+use curvature::optim::{OptimError, Optimizer};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use support::checkpoint;
 use support::data::{self, DatasetName, ToyOptions};
 use support::fit::{self, EpochRecord, FitOptions, History, Schedule};
 use support::optimizers::{self, parse_pair, Hyperparameters, OptimizerKind};
@@ -94,10 +91,12 @@ pub struct Args {
     /// datasets, 16 for iris, wine, breast-cancer and CSV files, 64 for digits].
     #[arg(long, value_delimiter = ',')]
     pub hidden: Option<Vec<usize>>,
-    /// tanh, relu, gelu, sigmoid, softplus or identity.
-    #[arg(long, default_value = "tanh")]
-    pub activation: Activation,
-    /// Passes over the training set [default: the dataset's, 30 to 60].
+    /// tanh, relu, gelu, sigmoid, softplus or identity [default: tanh,
+    /// or the --load'ed model's].
+    #[arg(long)]
+    pub activation: Option<Activation>,
+    /// Passes over the training set [default: the dataset's, 30 to 60; with
+    /// --resume, the saved run's]. With --load, 0 only evaluates the model.
     #[arg(long)]
     pub epochs: Option<usize>,
     /// Learning-rate schedule over the run.
@@ -125,6 +124,26 @@ pub struct Args {
     /// No per-epoch progress: the setup and the final results only.
     #[arg(long)]
     pub quiet: bool,
+
+    /// Write the trained model to FILE (safetensors, PyTorch state_dict
+    /// names), its optimizer state beside it in FILE.optim.safetensors and
+    /// its standardiser in FILE.scaler.safetensors (a .safetensors
+    /// extension is replaced).
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<PathBuf>,
+    /// Start from the model that --save wrote to FILE: its architecture,
+    /// weights and standardiser, with a fresh optimizer (see --resume).
+    #[arg(long, value_name = "FILE")]
+    pub load: Option<PathBuf>,
+    /// With --load: resume the saved run where it stopped, with its
+    /// optimizer state, schedule and batch order, exactly as if it had not
+    /// stopped. Give the saved run's flags again.
+    #[arg(long)]
+    pub resume: bool,
+    /// Stop after this epoch, as if interrupted: the schedule still spans
+    /// --epochs, and --save writes a checkpoint that --resume continues.
+    #[arg(long, value_name = "EPOCH")]
+    pub stop_after: Option<usize>,
 }
 
 /// What a run reached.
@@ -143,8 +162,10 @@ impl TrainReport {
     }
 }
 
-fn main() -> ExitCode {
-    support::main_with(|args: &Args| {
+/// The program on `args` (its name first), with errors to `stderr`:
+/// returns the exit code. The `main` of `examples/bin/train.rs`.
+pub fn main(args: impl IntoIterator<Item = OsString>, stderr: &mut dyn Write) -> u8 {
+    support::main_with(args, stderr, |args: &Args| {
         let interactive = std::io::stderr().is_terminal();
         run(args, interactive, &mut std::io::stdout().lock()).map(|_| ())
     })
@@ -171,16 +192,60 @@ pub fn run(args: &Args, interactive: bool, out: &mut dyn Write) -> Result<TrainR
         seeds.data,
     )?;
     let dataset = data::load(&args.dataset, &toy, args.header)?;
-    let prepared = data::prepare(&dataset, args.test_fraction, seeds.split)?;
+    let checkpoint = args.load.as_deref().map(checkpoint::Paths::beside);
+    if args.resume && checkpoint.is_none() {
+        return Err("--resume needs --load FILE (a checkpoint written by --save)".into());
+    }
+    let saved = checkpoint
+        .as_ref()
+        .map(checkpoint::read_record)
+        .transpose()?;
+    let mut prepared = data::prepare(&dataset, args.test_fraction, seeds.split)?;
+    if let Some(paths) = &checkpoint {
+        let scaler = checkpoint::read_scaler(paths)?;
+        checkpoint::check_scaler(paths, &scaler, &dataset, &args.dataset)?;
+        if args.resume && !checkpoint::same_scaler(&scaler, &prepared.scaler) {
+            return Err(format!(
+                "{}: the standardiser differs from the one fitted on this run's training set: \
+                 resume with the saved run's --dataset, --seed and --test-fraction",
+                paths.scaler.display()
+            )
+            .into());
+        }
+        prepared = checkpoint::with_scaler(prepared, scaler);
+    }
     let (train, test) = (&prepared.train, &prepared.test);
 
-    let hidden = args.hidden.clone().unwrap_or(recipe.hidden);
+    let hidden = args
+        .hidden
+        .clone()
+        .or_else(|| saved.as_ref().map(checkpoint::RunRecord::hidden))
+        .unwrap_or_else(|| recipe.hidden.clone());
     let sizes: Vec<usize> = std::iter::once(dataset.n_features())
         .chain(hidden)
         .chain(std::iter::once(fit::output_size(&dataset)))
         .collect();
     support::check_model_size(&sizes)?;
-    let mut model = Mlp::<f32>::try_new(&sizes, args.activation, seeds.init)?;
+    let activation = match (args.activation, &saved) {
+        (Some(asked), Some(saved)) if asked != saved.activation => {
+            return Err(format!(
+                "{}: the model was saved with --activation {}, not {asked}",
+                checkpoint
+                    .as_ref()
+                    .map_or(PathBuf::new(), |p| p.model.clone())
+                    .display(),
+                saved.activation
+            )
+            .into())
+        }
+        (Some(asked), _) => asked,
+        (None, Some(saved)) => saved.activation,
+        (None, None) => Activation::Tanh,
+    };
+    let mut model = Mlp::<f32>::try_new(&sizes, activation, seeds.init)?;
+    if let (Some(paths), Some(saved)) = (&checkpoint, &saved) {
+        checkpoint::load_model(paths, saved, &mut model, &args.dataset)?;
+    }
     let hyper = Hyperparameters {
         lr: args.lr,
         momentum: args.momentum,
@@ -192,8 +257,44 @@ pub fn run(args: &Args, interactive: bool, out: &mut dyn Write) -> Result<TrainR
         n_samples: args.n_samples,
     };
     let mut optimizer = optimizers::build(args.optimizer, &hyper, &model, seeds.optimizer)?;
+    let settings = run_settings(args, &toy, &sizes, activation, &*optimizer, &recipe);
+    let start_epoch = match (&saved, args.resume) {
+        (Some(saved), true) => saved.epoch,
+        _ => 0,
+    };
+    let epochs = match (args.epochs, &saved) {
+        // --epochs 0 with --load: evaluate only.
+        (Some(0), Some(_)) => 0,
+        (Some(epochs), _) => positive("--epochs", epochs)?,
+        (None, Some(saved)) if args.resume => saved.epochs,
+        (None, _) => recipe.epochs,
+    };
+    if let (Some(paths), Some(saved), true) = (&checkpoint, &saved, args.resume) {
+        checkpoint::check_settings(paths, saved, &settings)?;
+        if epochs != 0 && epochs < start_epoch {
+            return Err(format!(
+                "--epochs {epochs} is before the saved run's epoch {start_epoch} \
+                 (with --resume, --epochs counts the whole run)"
+            )
+            .into());
+        }
+        checkpoint::restore_optimizer(paths, saved, &mut *optimizer)?;
+    }
+    let evaluate_only = epochs == 0;
+    let stop_after = match args.stop_after {
+        Some(stop) if evaluate_only || stop <= start_epoch || stop > epochs => {
+            return Err(format!(
+                "--stop-after {stop} must be after epoch {start_epoch}, where the run starts, \
+                 and at most --epochs {epochs}"
+            )
+            .into())
+        }
+        stop => stop,
+    };
     let options = FitOptions {
-        epochs: positive("--epochs", args.epochs.unwrap_or(recipe.epochs))?,
+        epochs,
+        start_epoch: if evaluate_only { 0 } else { start_epoch },
+        stop_after,
         batch_size: positive("--batch-size", args.batch_size.unwrap_or(recipe.batch_size))?,
         schedule: args.schedule,
         warmup_epochs: args.warmup,
@@ -210,23 +311,60 @@ pub fn run(args: &Args, interactive: bool, out: &mut dyn Write) -> Result<TrainR
     )?;
     writeln!(
         out,
-        "model      MLP {sizes:?}, {}, {} parameters",
-        args.activation,
+        "model      MLP {sizes:?}, {activation}, {} parameters",
         model.parameter_count()
     )?;
     writeln!(out, "optimizer  {optimizer}")?;
-    writeln!(
-        out,
-        "training   {} epochs, batch size {}, {} learning rate after {} warm-up epoch(s), seed {}",
-        options.epochs,
-        options.batch_size,
-        options.schedule.name(),
-        options.warmup_epochs,
-        args.seed
-    )?;
+    if let (Some(path), Some(saved)) = (&args.load, &saved) {
+        writeln!(
+            out,
+            "loaded     {} (epoch {} of {}, {} steps){}",
+            path.display(),
+            saved.epoch,
+            saved.epochs,
+            saved.step,
+            if args.resume {
+                ", resuming with its optimizer state"
+            } else {
+                ""
+            }
+        )?;
+    }
+    let last_epoch = options.stop_after.unwrap_or(options.epochs);
+    if evaluate_only {
+        writeln!(
+            out,
+            "training   none (--epochs 0: evaluating the loaded model)"
+        )?;
+    } else if options.start_epoch >= last_epoch {
+        writeln!(
+            out,
+            "training   none (the saved run has done its {} epochs)",
+            options.epochs
+        )?;
+    } else {
+        let epochs = if options.start_epoch > 0 || last_epoch < options.epochs {
+            format!(
+                "epochs {} to {last_epoch} of {}",
+                options.start_epoch + 1,
+                options.epochs
+            )
+        } else {
+            format!("{} epochs", options.epochs)
+        };
+        writeln!(
+            out,
+            "training   {epochs}, batch size {}, {} learning rate after {} warm-up epoch(s), seed {}",
+            options.batch_size,
+            options.schedule.name(),
+            options.warmup_epochs,
+            args.seed
+        )?;
+    }
 
     let metric = fit::metric_name(train);
-    let bar = (interactive && !args.quiet).then(|| progress_bar(options.epochs));
+    let bar = (interactive && !args.quiet)
+        .then(|| progress_bar(last_epoch.saturating_sub(options.start_epoch)));
     let start = Instant::now();
     let history = {
         let mut log_error = Ok(());
@@ -274,6 +412,30 @@ pub fn run(args: &Args, interactive: bool, out: &mut dyn Write) -> Result<TrainR
         1e3 * support::median(&history.step_seconds)
     )?;
 
+    if let Some(path) = &args.save {
+        let paths = checkpoint::Paths::beside(path);
+        let record = checkpoint::RunRecord {
+            sizes: sizes.clone(),
+            activation,
+            epoch: last.epoch,
+            epochs: if evaluate_only {
+                last.epoch
+            } else {
+                options.epochs
+            },
+            step: optimizer.step_count(),
+            settings,
+        };
+        checkpoint::save(&paths, &model, &*optimizer, &prepared.scaler, &record)?;
+        writeln!(
+            out,
+            "saved      {} (with {} and {})",
+            paths.model.display(),
+            paths.optimizer.display(),
+            paths.scaler.display()
+        )?;
+    }
+
     draw(args, &prepared, &model, &history)?;
     writeln!(out, "figure     {}", figure.display())?;
     Ok(TrainReport {
@@ -308,6 +470,43 @@ fn positive(flag: &str, value: usize) -> Result<usize, BoxError> {
         return Err(format!("{flag} must be at least 1").into());
     }
     Ok(value)
+}
+
+/// The settings that decide a run's course, by flag, as a checkpoint
+/// records them: a resumed run must have the same.
+fn run_settings(
+    args: &Args,
+    toy: &ToyOptions,
+    sizes: &[usize],
+    activation: Activation,
+    optimizer: &dyn Optimizer<f32>,
+    recipe: &data::Recipe,
+) -> BTreeMap<String, String> {
+    let mut settings = BTreeMap::new();
+    let mut set = |flag: &str, value: String| settings.insert(format!("--{flag}"), value);
+    set("dataset", args.dataset.to_string());
+    if args.dataset.is_toy() {
+        set("points", toy.points.to_string());
+        set("noise", toy.noise.to_string());
+    }
+    if args.dataset.has_class_count() {
+        set("classes", toy.classes.to_string());
+    }
+    set("header", args.header.to_string());
+    set("test-fraction", args.test_fraction.to_string());
+    set("seed", args.seed.to_string());
+    let hidden: Vec<String> = sizes[1..sizes.len() - 1]
+        .iter()
+        .map(usize::to_string)
+        .collect();
+    set("hidden", hidden.join(","));
+    set("activation", activation.to_string());
+    set("optimizer", optimizer.to_string());
+    let batch_size = args.batch_size.unwrap_or(recipe.batch_size);
+    set("batch-size", batch_size.to_string());
+    set("schedule", args.schedule.name().to_string());
+    set("warmup", args.warmup.to_string());
+    settings
 }
 
 /// `150 examples, 4 features, 3 classes` or `..., regression`.

@@ -1,34 +1,16 @@
-//! The examples run, briefly, and do what they say: each example's `run`
-//! is called in-process with tiny settings (the example files are included
-//! as modules), and its printed text and SVG are checked. The command-line
-//! contract (a bad flag or file exits non-zero with a message, never a
-//! panic) is checked on the real programs through `cargo run`.
+//! The examples run, briefly, and do what they say: each program's `run`
+//! (from the examples' library, `examples/lib.rs`) is called in-process
+//! with tiny settings, and its printed text and SVG are checked. The
+//! command-line contract (a bad flag or file exits non-zero with a message,
+//! never a panic) is checked on each program's `main`, in-process too: the
+//! binaries of `cargo run --example` are that `main` and nothing else.
 
-// Each example is a crate of its own that includes `examples/support/`;
-// including the four examples here includes that module four times, as the
-// four example binaries do.
-#![allow(clippy::duplicate_mod)]
-
+use std::ffi::OsString;
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use clap::Parser;
-
-#[allow(dead_code)]
-#[path = "../examples/train.rs"]
-mod train;
-
-#[allow(dead_code)]
-#[path = "../examples/compare.rs"]
-mod compare;
-
-#[allow(dead_code)]
-#[path = "../examples/quadratic.rs"]
-mod quadratic;
-
-#[allow(dead_code)]
-#[path = "../examples/rosenbrock.rs"]
-mod rosenbrock;
+use curvature_examples::{compare, quadratic, rosenbrock, train};
 
 /// A directory of its own under the system's temporary directory, removed
 /// when dropped.
@@ -419,32 +401,37 @@ fn rosenbrock_runs_every_optimizer_from_the_same_start() {
     check_svg(&dir.path("rosenbrock.svg"));
 }
 
-/// Runs example `name` with `args` through `cargo run` (building it if
-/// needed, in the profile these tests were built in).
-fn cargo_run_example(name: &str, args: &[&str]) -> Output {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-    let mut command = Command::new(cargo);
-    command
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["run", "--quiet", "--example", name]);
-    if !cfg!(debug_assertions) {
-        command.arg("--release");
-    }
-    command
-        .arg("--")
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run cargo: {e}"))
+/// What a program's `main` returned and wrote to stderr.
+struct Exit {
+    code: u8,
+    stderr: String,
+}
+
+/// Runs the `main` of example `name` in-process with `args`, as its binary
+/// does with the command line. A panic fails the test, naming the program.
+fn run_main(name: &str, args: &[&str]) -> Exit {
+    let argv: Vec<OsString> = std::iter::once(name)
+        .chain(args.iter().copied())
+        .map(OsString::from)
+        .collect();
+    let mut stderr = Vec::new();
+    let code = std::panic::catch_unwind(AssertUnwindSafe(|| match name {
+        "train" => train::main(argv, &mut stderr),
+        "compare" => compare::main(argv, &mut stderr),
+        "quadratic" => quadratic::main(argv, &mut stderr),
+        "rosenbrock" => rosenbrock::main(argv, &mut stderr),
+        other => panic!("no example {other}"),
+    }));
+    let stderr = String::from_utf8_lossy(&stderr).into_owned();
+    let code = code.unwrap_or_else(|_| panic!("{name} {args:?} panicked; stderr:\n{stderr}"));
+    Exit { code, stderr }
 }
 
 /// Checks that the program failed with a message containing `message` on
 /// stderr, and without a panic.
-fn assert_clean_failure(output: &Output, what: &str, message: &str) {
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        !output.status.success(),
-        "{what} should fail; stderr:\n{stderr}"
-    );
+fn assert_clean_failure(output: &Exit, what: &str, message: &str) {
+    let stderr = &output.stderr;
+    assert_ne!(output.code, 0, "{what} should fail; stderr:\n{stderr}");
     assert!(!stderr.contains("panicked"), "{what} panicked:\n{stderr}");
     assert!(
         stderr.contains(message),
@@ -454,28 +441,335 @@ fn assert_clean_failure(output: &Output, what: &str, message: &str) {
 
 #[test]
 fn bad_flags_and_files_exit_non_zero_with_a_message_and_no_panic() {
-    let output = cargo_run_example("train", &["--optimizer", "bogus"]);
+    let output = run_main("train", &["--optimizer", "bogus"]);
     assert_clean_failure(&output, "train --optimizer bogus", "bogus");
     let missing = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("target")
         .join("no-such-directory")
         .join("missing.csv");
     let missing = missing.to_string_lossy();
-    let output = cargo_run_example("train", &["--dataset", &missing]);
+    let output = run_main("train", &["--dataset", &missing]);
     assert_clean_failure(&output, "train on a missing CSV", &missing);
     assert_clean_failure(&output, "train on a missing CSV", "no such file");
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.code, 1);
+    let missing_model = missing.replace("missing.csv", "missing.safetensors");
+    let output = run_main("train", &["--load", &missing_model]);
+    assert_clean_failure(&output, "train --load a missing file", &missing_model);
+    assert_eq!(output.code, 1);
+    let said = output.stderr.matches("No such file").count();
+    assert_eq!(said, 1, "the cause once:\n{}", output.stderr);
     for example in ["compare", "quadratic", "rosenbrock"] {
-        let output = cargo_run_example(example, &["--no-such-flag"]);
+        let output = run_main(example, &["--no-such-flag"]);
         assert_clean_failure(&output, example, "--no-such-flag");
     }
+}
+
+/// The three files of the checkpoint `--save dir/NAME.safetensors` writes.
+fn checkpoint_files(dir: &TempDir, name: &str) -> [PathBuf; 3] {
+    ["safetensors", "optim.safetensors", "scaler.safetensors"]
+        .map(|ext| dir.path(&format!("{name}.{ext}")))
+}
+
+/// The arguments `parts` in order.
+fn cat<'a>(parts: &[&[&'a str]]) -> Vec<&'a str> {
+    parts.concat()
+}
+
+/// The bytes of `path`, which must exist.
+fn bytes(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("{} should exist: {e}", path.display()))
+}
+
+#[test]
+fn train_resumed_from_a_checkpoint_matches_the_uninterrupted_run_bit_for_bit() {
+    let dir = TempDir::new("train-resume");
+    let svg = dir.arg("resume.svg");
+    for optimizer in ["sgd", "adam", "adamw", "adahessian"] {
+        let (whole, half, resumed) = (
+            dir.arg(&format!("{optimizer}-whole.safetensors")),
+            dir.arg(&format!("{optimizer}-half.safetensors")),
+            dir.arg(&format!("{optimizer}-resumed.safetensors")),
+        );
+        // The default cosine schedule with a warm-up epoch: the resumed run
+        // must pick up the schedule, the batch order and AdaHessian's
+        // draws where the interrupted run left them.
+        let flags = [
+            "--dataset",
+            "moons",
+            "--points",
+            "200",
+            "--hidden",
+            "8",
+            "--optimizer",
+            optimizer,
+            "--quiet",
+            "--output",
+            &svg,
+        ];
+        let (uninterrupted, _) =
+            run_train(&cat(&[&flags[..], &["--epochs", "4", "--save", &whole]]));
+        let (first, log) = run_train(&cat(&[
+            &flags[..],
+            &["--epochs", "4", "--stop-after", "2", "--save", &half],
+        ]));
+        assert_eq!(first.last().epoch, 2, "{log}");
+        assert!(log.contains("training   epochs 1 to 2 of 4"), "{log}");
+        let (second, log) = run_train(&cat(&[
+            &flags[..],
+            &["--load", &half, "--resume", "--save", &resumed],
+        ]));
+        assert!(log.contains("training   epochs 3 to 4 of 4"), "{log}");
+        assert!(log.contains("resuming with its optimizer state"), "{log}");
+        assert_eq!(second.history.records[0].epoch, 2);
+        assert_eq!(second.last(), uninterrupted.last(), "{optimizer}");
+
+        let whole_files = checkpoint_files(&dir, &format!("{optimizer}-whole"));
+        let half_files = checkpoint_files(&dir, &format!("{optimizer}-half"));
+        let resumed_files = checkpoint_files(&dir, &format!("{optimizer}-resumed"));
+        for ((w, h), r) in whole_files.iter().zip(&half_files).zip(&resumed_files) {
+            assert!(
+                bytes(w) == bytes(r),
+                "{optimizer}: {} and {} differ",
+                w.display(),
+                r.display()
+            );
+            if !w.to_string_lossy().ends_with("scaler.safetensors") {
+                assert!(
+                    bytes(w) != bytes(h),
+                    "{optimizer}: epochs 3 and 4 changed nothing"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn train_loads_a_saved_model_to_evaluate_or_train_further() {
+    let dir = TempDir::new("train-load");
+    // --save creates the directory, as --output does.
+    let (model, svg) = (dir.arg("new/iris.safetensors"), dir.arg("iris.svg"));
+    let iris = ["--dataset", "iris", "--quiet", "--output", &svg];
+    let (trained, log) = run_train(&cat(&[
+        &iris[..],
+        &[
+            "--epochs",
+            "5",
+            "--hidden",
+            "6",
+            "--activation",
+            "relu",
+            "--save",
+            &model,
+        ],
+    ]));
+    assert!(log.contains(&format!("saved      {model}")), "{log}");
+
+    // --epochs 0 evaluates: the architecture and the standardiser come
+    // from the files, and the metrics are the saved model's exactly.
+    let (evaluated, log) = run_train(&cat(&[&iris[..], &["--load", &model, "--epochs", "0"]]));
+    assert!(log.contains("MLP [4, 6, 3], relu"), "{log}");
+    assert!(log.contains("training   none"), "{log}");
+    assert!(!log.contains("resuming"), "{log}");
+    assert_eq!(evaluated.history.records.len(), 1);
+    let (a, b) = (evaluated.last(), trained.last());
+    assert_eq!((a.train_loss, a.test_loss), (b.train_loss, b.test_loss));
+    assert_eq!(
+        (a.train_metric, a.test_metric),
+        (b.train_metric, b.test_metric)
+    );
+
+    // Without --resume, training continues from the weights with a fresh
+    // optimizer and a run of its own.
+    let (further, log) = run_train(&cat(&[&iris[..], &["--load", &model, "--epochs", "3"]]));
+    assert!(log.contains("training   3 epochs"), "{log}");
+    assert_eq!(further.history.records[0].train_loss, b.train_loss);
+    assert_eq!(further.history.records.len(), 4);
+    assert_eq!(
+        further.last().steps,
+        3 * 8,
+        "120 training rows, batches of 16"
+    );
+}
+
+#[test]
+fn train_refuses_checkpoints_it_cannot_use_naming_the_file_and_tensor() {
+    let dir = TempDir::new("train-bad-checkpoint");
+    let (svg, trained_svg) = (dir.arg("never.svg"), dir.arg("trained.svg"));
+    let model = dir.arg("moons.safetensors");
+    let moons = [
+        "--dataset",
+        "moons",
+        "--points",
+        "100",
+        "--hidden",
+        "8",
+        "--quiet",
+    ];
+    run_train(&cat(&[
+        &moons[..],
+        &["--epochs", "2", "--save", &model],
+        &["--output", &trained_svg],
+    ]));
+    let half = dir.arg("half.safetensors");
+    run_train(&cat(&[
+        &moons[..],
+        &["--epochs", "2", "--stop-after", "1", "--save", &half],
+        &["--output", &trained_svg],
+    ]));
+    let fails = |args: Vec<&str>, messages: &[&str]| {
+        let parsed: train::Args = parse("train", &args);
+        let err = train::run(&parsed, false, &mut Vec::new())
+            .err()
+            .unwrap_or_else(|| panic!("train {args:?} should fail"));
+        let text = err.to_string();
+        for message in messages {
+            assert!(
+                text.contains(message),
+                "{args:?}: `{message}` not in: {text}"
+            );
+        }
+    };
+
+    let missing = dir.arg("missing.safetensors");
+    fails(
+        cat(&[&moons[..], &["--load", &missing], &["--output", &svg]]),
+        &[&missing, "No such file"],
+    );
+    // --hidden 8 and then 16: a second hidden layer the file lacks.
+    fails(
+        cat(&[
+            &moons[..],
+            &["--load", &model, "--hidden", "16"],
+            &["--output", &svg],
+        ]),
+        &[
+            &model,
+            "tensor `2.weight` has shape [2, 8], but the model expects [16, 8]",
+        ],
+    );
+    fails(
+        vec![
+            "--dataset",
+            "iris",
+            "--load",
+            &model,
+            "--quiet",
+            "--output",
+            &svg,
+        ],
+        &[
+            &dir.arg("moons.scaler.safetensors"),
+            "tensor `mean`) takes 2 features, but dataset iris has 4",
+        ],
+    );
+    fails(
+        cat(&[
+            &moons[..],
+            &["--load", &model, "--activation", "relu"],
+            &["--output", &svg],
+        ]),
+        &[&model, "saved with --activation tanh, not relu"],
+    );
+    fails(
+        cat(&[&moons[..], &["--resume"], &["--output", &svg]]),
+        &["--resume needs --load"],
+    );
+    fails(
+        cat(&[
+            &moons[..],
+            &["--load", &half, "--resume", "--batch-size", "16"],
+            &["--output", &svg],
+        ]),
+        &[
+            &half,
+            "the saved run had --batch-size 32, but this run has --batch-size 16",
+        ],
+    );
+    fails(
+        cat(&[
+            &moons[..],
+            &[
+                "--load",
+                &half,
+                "--resume",
+                "--epochs",
+                "3",
+                "--stop-after",
+                "1",
+            ],
+            &["--output", &svg],
+        ]),
+        &["--stop-after 1 must be after epoch 1"],
+    );
+    fails(
+        cat(&[
+            &moons[..],
+            &["--epochs", "2", "--stop-after", "3"],
+            &["--output", &svg],
+        ]),
+        &["--stop-after 3 must be"],
+    );
+
+    // The optimizer state of another save: the files are torn apart.
+    let [_, half_optim, _] = checkpoint_files(&dir, "half");
+    let [_, model_optim, _] = checkpoint_files(&dir, "moons");
+    std::fs::copy(&model_optim, &half_optim).unwrap();
+    fails(
+        cat(&[
+            &moons[..],
+            &["--load", &half, "--resume"],
+            &["--output", &svg],
+        ]),
+        &[
+            &half_optim.to_string_lossy(),
+            "written at step 6, but",
+            "at step 3",
+        ],
+    );
+
+    // The same model in f64: the dtype is named with the tensor.
+    let metadata = curvature::nn::read_metadata(&model).unwrap();
+    let f64_model = curvature::nn::Mlp::<f64>::new(&[2, 8, 2], curvature::nn::Activation::Tanh, 0);
+    let f64_path = dir.arg("f64.safetensors");
+    curvature::nn::save_parameters_with_metadata(&f64_model, &f64_path, &metadata).unwrap();
+    let [_, _, scaler] = checkpoint_files(&dir, "moons");
+    std::fs::copy(&scaler, dir.path("f64.scaler.safetensors")).unwrap();
+    fails(
+        cat(&[&moons[..], &["--load", &f64_path], &["--output", &svg]]),
+        &[&f64_path, "has dtype F64, but the model expects F32"],
+    );
+
+    // Not a checkpoint at all.
+    let junk = dir.arg("junk.safetensors");
+    std::fs::write(&junk, b"not a checkpoint").unwrap();
+    fails(
+        cat(&[&moons[..], &["--load", &junk], &["--output", &svg]]),
+        &[&junk, "not a valid safetensors file"],
+    );
+    assert!(!dir.path("never.svg").exists());
 }
 
 // Regression tests for the defects of issue 11. The support module is
 // included once more, to test its helpers directly.
 
-#[path = "../examples/support/mod.rs"]
-mod support;
+use curvature_examples::support;
+
+/// Runs an example that is not part of the examples library (`hvp`,
+/// `bench`) from the binary `cargo test` built beside this test (in
+/// `target/PROFILE/examples`), without a nested cargo.
+fn run_built_example(name: &str, args: &[&str]) -> std::process::Output {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/PROFILE/deps")
+        .join("examples");
+    let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    std::process::Command::new(&path)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", path.display()))
+}
 
 /// Writes `text` as `name` in `dir` and runs `train` on it with `extra`
 /// flags, returning the error and what was logged before it.
@@ -741,13 +1035,18 @@ fn an_io_error_prints_its_cause_once() {
 
 #[test]
 fn hvp_and_bench_answer_help_with_their_own_description() {
-    let output = cargo_run_example("hvp", &["--help"]);
+    let output = run_built_example("hvp", &["--help"]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
     assert!(stdout.contains("Hessian-vector product"), "{stdout}");
-    let output = cargo_run_example("hvp", &["--bogus"]);
-    assert_clean_failure(&output, "hvp --bogus", "--bogus");
-    let output = cargo_run_example("bench", &["--help"]);
+    let output = run_built_example("hvp", &["--bogus"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "hvp --bogus succeeded: {stderr}");
+    assert!(
+        stderr.contains("--bogus") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+    let output = run_built_example("bench", &["--help"]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("Times one operation"), "{stdout}");
     assert!(!stdout.contains("Differentiable programming"), "{stdout}");

@@ -150,7 +150,15 @@ impl Schedule {
 /// How to train.
 #[derive(Clone, Debug)]
 pub struct FitOptions {
+    /// The epochs of the run: the learning-rate schedule spans them.
     pub epochs: usize,
+    /// Epochs already done (0, unless the run resumes from a checkpoint
+    /// written after that many): training starts after them, with the
+    /// schedule and the batch order where the uninterrupted run had them.
+    pub start_epoch: usize,
+    /// The last epoch to run, when the run stops before `epochs` (as if
+    /// interrupted, to be resumed later).
+    pub stop_after: Option<usize>,
     pub batch_size: usize,
     pub schedule: Schedule,
     /// Epochs of linear warm-up of the learning rate, before the schedule.
@@ -210,10 +218,16 @@ impl History {
 }
 
 /// Trains `model` on `train` with `optimizer` for `options.epochs` epochs
-/// of shuffled mini-batches, evaluating on `train` and `test` after each
+/// of shuffled mini-batches (from `options.start_epoch`, up to
+/// `options.stop_after`), evaluating on `train` and `test` after each
 /// epoch and calling `on_epoch` with the record. A failed step (a loss
 /// that is not finite: the learning rate is too large) stops training with
 /// its error.
+///
+/// A run resumed at epoch `k` (with the optimizer state and the model
+/// saved after epoch `k`) takes the steps of the uninterrupted run bit for
+/// bit: the schedule is indexed by the step within the whole run, and the
+/// batch orders of the first `k` epochs are drawn and skipped.
 pub fn fit<O: Optimizer<f32>>(
     model: &mut Mlp<f32>,
     optimizer: &mut O,
@@ -223,6 +237,9 @@ pub fn fit<O: Optimizer<f32>>(
     mut on_epoch: impl FnMut(&EpochRecord),
 ) -> Result<History, OptimError> {
     let mut rng = seeded_rng(options.seed);
+    for _ in 0..options.start_epoch {
+        let _skipped = train.batches(options.batch_size, &mut rng);
+    }
     let steps_per_epoch = train.len().div_ceil(options.batch_size) as u64;
     // Saturating: `--epochs` and `--warmup` are flags, and must not overflow.
     let total = (options.epochs as u64)
@@ -241,7 +258,6 @@ pub fn fit<O: Optimizer<f32>>(
     } else {
         schedule
     };
-    let first_step = optimizer.step_count();
     let mut history = History::default();
     let record = |model: &Mlp<f32>, epoch: usize, steps: u64| {
         let (train_loss, train_metric) = evaluate(model, train);
@@ -255,16 +271,20 @@ pub fn fit<O: Optimizer<f32>>(
             test_metric,
         }
     };
-    history.records.push(record(model, 0, 0));
+    // Steps within the whole run, resumed or not.
+    let mut steps = options.start_epoch as u64 * steps_per_epoch;
+    history
+        .records
+        .push(record(model, options.start_epoch, steps));
     if options.eval_every_steps.is_some() {
         history
             .train_loss_by_step
-            .push((0, history.records[0].train_loss));
+            .push((steps, history.records[0].train_loss));
     }
-    let mut steps = 0_u64;
-    for epoch in 1..=options.epochs {
+    let last_epoch = options.stop_after.unwrap_or(options.epochs);
+    for epoch in options.start_epoch + 1..=last_epoch {
         for (x, targets) in train.batches(options.batch_size, &mut rng) {
-            optimizer.set_learning_rate(schedule.lr_at(optimizer.step_count() - first_step))?;
+            optimizer.set_learning_rate(schedule.lr_at(steps))?;
             let start = Instant::now();
             optimizer.step(model, |model, tape, params| {
                 batch_loss(model, tape, params, &x, &targets)

@@ -1,13 +1,13 @@
 //! What the examples share: datasets by name, optimizers from flags, the
 //! training loop, SVG plots, and how a program reports an error.
 //!
-//! Each example includes this module with `#[path = "support/mod.rs"]`
-//! and uses a part of it; `tests/examples.rs` includes the examples the
-//! same way to call their `run` functions.
+//! The examples' library (`examples/lib.rs`) holds this module beside the
+//! examples' own modules; each example uses a part of it.
 
 // Each example uses a different part of this module.
 #![allow(dead_code)]
 
+pub mod checkpoint;
 pub mod contour;
 pub mod data;
 pub mod fit;
@@ -15,32 +15,45 @@ pub mod optimizers;
 pub mod plot;
 
 use std::error::Error;
+use std::ffi::OsString;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use clap::Parser;
 
 /// Any error an example reports: a message and its chain of causes.
 pub type BoxError = Box<dyn Error + Send + Sync>;
 
-/// Parses the command line into `A` and calls `run`. A bad flag prints
-/// clap's message (help and version print and succeed); an error from
-/// `run` prints it with its causes. Either way the process exits non-zero,
-/// without a panic.
-pub fn main_with<A: Parser>(run: impl FnOnce(&A) -> Result<(), BoxError>) -> ExitCode {
-    let args = match A::try_parse() {
+/// Parses the command line `args` (the program's name first) into `A`
+/// and calls `run`; returns the exit code. A bad flag writes clap's
+/// message to `stderr` (help and version print to stdout and succeed); an
+/// error from `run` writes it with its causes. Either way the exit code is
+/// non-zero, without a panic. Each example's `main` is this, called by its
+/// binary in `examples/bin/` with the process's arguments and by the tests
+/// with theirs.
+pub fn main_with<A: Parser>(
+    args: impl IntoIterator<Item = OsString>,
+    stderr: &mut dyn Write,
+    run: impl FnOnce(&A) -> Result<(), BoxError>,
+) -> u8 {
+    let args = match A::try_parse_from(args) {
         Ok(args) => args,
         Err(e) => {
-            // Help and version go to stdout with exit code 0; errors to stderr with 2.
-            let _ = e.print();
-            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+            let code = u8::try_from(e.exit_code()).unwrap_or(2);
+            if e.use_stderr() {
+                let _ = write!(stderr, "{}", e.render());
+            } else {
+                // Help and version go to stdout with exit code 0.
+                let _ = e.print();
+            }
+            return code;
         }
     };
     match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => 0,
         Err(e) => {
-            eprintln!("error: {}", error_chain(e.as_ref()));
-            ExitCode::FAILURE
+            let _ = writeln!(stderr, "error: {}", error_chain(e.as_ref()));
+            1
         }
     }
 }
@@ -52,6 +65,8 @@ pub fn error_chain(error: &(dyn Error + 'static)) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
+        // Errors that print their cause in their own message (`{path}: {source}`)
+        // also return it as their source: say it once.
         let cause_text = cause.to_string();
         if !text.ends_with(&cause_text) {
             text.push_str(": ");

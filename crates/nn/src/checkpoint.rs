@@ -20,7 +20,7 @@
 //! In Python, the same file loads into the equivalent `nn.Sequential`:
 //! `model.load_state_dict(safetensors.torch.load_file(path))`.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -114,7 +114,36 @@ where
     T: Element,
     M: Parameters<T> + ?Sized,
 {
-    let path = path.as_ref();
+    save_parameters_with_metadata(model, path, &BTreeMap::new())
+}
+
+/// [`save_parameters`] with `metadata` in the file's header (safetensors'
+/// `__metadata__`, string pairs that PyTorch's loaders ignore), beside
+/// the `"format": "pt"` entry that marks a PyTorch `state_dict`. Read it
+/// back with [`read_metadata`].
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use curvature_nn::{read_metadata, save_parameters_with_metadata, Activation, Mlp};
+///
+/// let path = std::env::temp_dir().join(format!("doc-meta-{}.safetensors", std::process::id()));
+/// let model = Mlp::<f32>::new(&[2, 8, 1], Activation::Tanh, 0);
+/// let metadata = BTreeMap::from([("epoch".to_string(), "3".to_string())]);
+/// save_parameters_with_metadata(&model, &path, &metadata)?;
+/// let read = read_metadata(&path)?;
+/// assert_eq!((read["epoch"].as_str(), read["format"].as_str()), ("3", "pt"));
+/// # std::fs::remove_file(&path).unwrap();
+/// # Ok::<(), curvature_nn::CheckpointError>(())
+/// ```
+pub fn save_parameters_with_metadata<T, M>(
+    model: &M,
+    path: impl AsRef<Path>,
+    metadata: &BTreeMap<String, String>,
+) -> Result<(), CheckpointError>
+where
+    T: Element,
+    M: Parameters<T> + ?Sized,
+{
     let names = model.parameter_names();
     let params = model.parameters();
     assert_eq!(
@@ -124,25 +153,122 @@ where
         names.len(),
         params.len()
     );
+    let mut metadata = metadata.clone();
+    metadata.insert("format".to_string(), "pt".to_string());
+    save_tensors(path, names.into_iter().zip(params), &metadata)
+}
+
+/// Writes named tensors to `path` as safetensors (dtype `F32` or `F64` as
+/// `T`), with `metadata` in the header, atomically as [`save_parameters`].
+/// For state that is not a module's parameters: an optimizer's buffers, a
+/// standardiser's mean and scale. Errors when two tensors share a name.
+pub fn save_tensors<'a, T: Element>(
+    path: impl AsRef<Path>,
+    tensors: impl IntoIterator<Item = (String, &'a Tensor<T>)>,
+    metadata: &BTreeMap<String, String>,
+) -> Result<(), CheckpointError> {
+    let path = path.as_ref();
     let mut seen = BTreeSet::new();
-    if let Some(name) = names.iter().find(|n| !seen.insert(n.as_str())) {
-        return Err(CheckpointError::DuplicateName { name: name.clone() });
+    let mut raw = Vec::new();
+    for (name, tensor) in tensors {
+        if !seen.insert(name.clone()) {
+            return Err(CheckpointError::DuplicateName { name });
+        }
+        raw.push((name, Raw::encode(tensor)));
     }
-    let tensors: Vec<(String, Raw)> = names
-        .into_iter()
-        .zip(params)
-        .map(|(name, p)| (name, Raw::encode(p)))
-        .collect();
-    let metadata = HashMap::from([("format".to_string(), "pt".to_string())]);
-    let bytes =
-        safetensors::serialize(tensors, Some(metadata)).map_err(|e| CheckpointError::Format {
-            path: path.to_path_buf(),
-            detail: e.to_string(),
-        })?;
+    let bytes = safetensors::serialize(raw, None).map_err(|e| CheckpointError::Format {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    })?;
+    let bytes = with_metadata(bytes, metadata);
     write_atomically(path, |file| file.write_all(&bytes)).map_err(|source| CheckpointError::Io {
         path: path.to_path_buf(),
         source,
     })
+}
+
+/// `bytes`, a safetensors file without metadata, with `metadata` added to
+/// its header in key order. (safetensors writes the metadata of a
+/// `HashMap` in its iteration order, which differs between two maps, so
+/// the same checkpoint saved twice would differ byte for byte.) The data
+/// offsets in the header count from the end of the header, so they stay.
+fn with_metadata(bytes: Vec<u8>, metadata: &BTreeMap<String, String>) -> Vec<u8> {
+    if metadata.is_empty() {
+        return bytes;
+    }
+    let declared = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")) as usize;
+    let header = std::str::from_utf8(&bytes[8..8 + declared]).expect("safetensors writes JSON");
+    let tensors = header.trim_end().strip_prefix('{').expect("a JSON object");
+    let entries: Vec<String> = metadata
+        .iter()
+        .map(|(k, v)| format!("{}:{}", json_string(k), json_string(v)))
+        .collect();
+    let separator = if tensors.trim_start().starts_with('}') {
+        ""
+    } else {
+        ","
+    };
+    let mut header = format!(
+        "{{\"__metadata__\":{{{}}}{separator}{tensors}",
+        entries.join(",")
+    );
+    // safetensors pads the header with spaces to a multiple of 8 bytes, so
+    // the data that follows is aligned.
+    while header.len() % 8 != 0 {
+        header.push(' ');
+    }
+    let mut out = Vec::with_capacity(8 + header.len() + bytes.len() - 8 - declared);
+    out.extend_from_slice(&(header.len() as u64).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(&bytes[8 + declared..]);
+    out
+}
+
+/// `text` as a JSON string literal.
+fn json_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The metadata in the header of the safetensors file at `path` (empty
+/// when it has none). Errors when the file cannot be read or is not valid
+/// safetensors.
+pub fn read_metadata(path: impl AsRef<Path>) -> Result<BTreeMap<String, String>, CheckpointError> {
+    let path = path.as_ref();
+    let bytes = read_file(path)?;
+    let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| CheckpointError::Format {
+        path: path.to_path_buf(),
+        detail: describe(&e, &bytes),
+    })?;
+    Ok(header
+        .metadata()
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .collect())
+}
+
+/// The bytes of `path`, checked to be long enough for the header they declare.
+fn read_file(path: &Path) -> Result<Vec<u8>, CheckpointError> {
+    let bytes = std::fs::read(path).map_err(|source| CheckpointError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    check_header_length(&bytes).map_err(|detail| CheckpointError::Format {
+        path: path.to_path_buf(),
+        detail,
+    })?;
+    Ok(bytes)
 }
 
 /// Reads `path` into the parameters of `model`, checking every name, shape
@@ -193,16 +319,11 @@ pub fn read_tensors<T: Element>(
     path: impl AsRef<Path>,
 ) -> Result<HashMap<String, Tensor<T>>, CheckpointError> {
     let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|source| CheckpointError::Io {
+    let bytes = read_file(path)?;
+    let file = SafeTensors::deserialize(&bytes).map_err(|e| CheckpointError::Format {
         path: path.to_path_buf(),
-        source,
+        detail: describe(&e, &bytes),
     })?;
-    let format_error = |detail: String| CheckpointError::Format {
-        path: path.to_path_buf(),
-        detail,
-    };
-    check_header_length(&bytes).map_err(format_error)?;
-    let file = SafeTensors::deserialize(&bytes).map_err(|e| format_error(describe(&e, &bytes)))?;
     let expected = dtype_of::<T>();
     let mut tensors = HashMap::with_capacity(file.len());
     for (name, view) in file.iter() {
@@ -294,6 +415,8 @@ struct Raw {
 impl Raw {
     fn encode<T: Element>(tensor: &Tensor<T>) -> Self {
         let dtype = dtype_of::<T>();
+        // A strided view (a transpose, a narrow) is written in row-major order.
+        let tensor = tensor.contiguous();
         let values = tensor.as_slice();
         let bytes = match dtype {
             Dtype::F32 => values
@@ -387,6 +510,30 @@ mod tests {
                 .file_type()
                 .is_fifo());
         }
+    }
+
+    #[test]
+    fn metadata_is_written_in_key_order_so_saves_are_byte_identical() {
+        let dir = TempDir::new("ckpt-meta");
+        let (a, b) = (dir.0.join("a.safetensors"), dir.0.join("b.safetensors"));
+        let model = Mlp::<f32>::new(&[3, 5, 2], Activation::Tanh, 0);
+        let metadata: BTreeMap<String, String> = (0..20)
+            .map(|i| (format!("key {i}"), format!("\"quoted\" \\ {i}\n")))
+            .collect();
+        save_parameters_with_metadata(&model, &a, &metadata).unwrap();
+        save_parameters_with_metadata(&model, &b, &metadata).unwrap();
+        assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+        let mut expected = metadata.clone();
+        expected.insert("format".into(), "pt".into());
+        assert_eq!(read_metadata(&a).unwrap(), expected);
+        let mut restored = Mlp::<f32>::new(&[3, 5, 2], Activation::Tanh, 1);
+        load_parameters(&mut restored, &a).unwrap();
+        assert_eq!(restored.parameters(), model.parameters());
+
+        let empty: [(String, &Tensor<f64>); 0] = [];
+        save_tensors(&a, empty, &metadata).unwrap();
+        assert_eq!(read_metadata(&a).unwrap(), metadata);
+        assert!(read_tensors::<f64>(&a).unwrap().is_empty());
     }
 
     #[test]

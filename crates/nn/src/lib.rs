@@ -60,7 +60,10 @@ pub use activation::{
     Activation, Gelu, Identity, ParseActivationError, Relu, Sigmoid, Softplus, Tanh,
 };
 pub use atomic_file::write_atomically;
-pub use checkpoint::{load_parameters, read_tensors, save_parameters, CheckpointError};
+pub use checkpoint::{
+    load_parameters, read_metadata, read_tensors, save_parameters, save_parameters_with_metadata,
+    save_tensors, CheckpointError,
+};
 pub use conv::{Conv2d, ConvConfigError};
 pub use data::{DataError, Dataset, Standardizer, Targets};
 pub use dropout::Dropout;

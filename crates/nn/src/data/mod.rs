@@ -1,6 +1,7 @@
-//! Datasets: toy generators, loaders for the small real datasets shipped in
-//! `data/`, a CSV loader for your own files, train/test splits,
-//! standardisation and shuffled mini-batches, all from seeded generators.
+//! Datasets: toy generators, loaders for the small real datasets compiled
+//! into the crate (from its `data/`), a CSV loader for your own files,
+//! train/test splits, standardisation and shuffled mini-batches, all from
+//! seeded generators.
 //!
 //! ```
 //! use curvature_autograd::seeded_rng;

@@ -3,7 +3,7 @@
 
 use curvature_autograd::{Element, Tensor};
 
-use super::Dataset;
+use super::{DataError, Dataset};
 
 /// Per-feature mean and scale of a training set, to map features to zero
 /// mean and unit variance: `(x - mean) / scale`, with `scale` the
@@ -62,6 +62,47 @@ impl<T: Element> Standardizer<T> {
             mean: Tensor::from_f64_vec(mean, &[d]),
             scale: Tensor::from_f64_vec(scale, &[d]),
         }
+    }
+
+    /// A standardiser from statistics saved earlier (what
+    /// [`Standardizer::mean`] and [`Standardizer::scale`] return), to
+    /// transform new data exactly as the model's training data was.
+    /// Errors unless both are `[d]` with `d >= 1`, finite, and every scale
+    /// is positive.
+    ///
+    /// ```
+    /// use curvature_autograd::Tensor;
+    /// use curvature_nn::data::Standardizer;
+    ///
+    /// let fitted = Standardizer::fit(&Tensor::from_vec(vec![1.0_f32, 5.0, 3.0, 9.0], &[2, 2]));
+    /// let restored = Standardizer::from_parts(fitted.mean().clone(), fitted.scale().clone())?;
+    /// assert_eq!(restored, fitted);
+    /// assert!(Standardizer::from_parts(Tensor::<f32>::zeros(&[2]), Tensor::zeros(&[2])).is_err());
+    /// # Ok::<(), curvature_nn::DataError>(())
+    /// ```
+    pub fn from_parts(mean: Tensor<T>, scale: Tensor<T>) -> Result<Self, DataError> {
+        let invalid = |detail: String| Err(DataError::Invalid(format!("standardizer: {detail}")));
+        if mean.ndim() != 1 || mean.numel() == 0 || scale.shape() != mean.shape() {
+            return invalid(format!(
+                "mean of shape {:?} and scale of shape {:?} must both be [d] with d >= 1",
+                mean.shape(),
+                scale.shape()
+            ));
+        }
+        if !mean.all_finite() {
+            return invalid("the mean is not finite".to_string());
+        }
+        let scale_values = scale.to_f64_vec();
+        if let Some(j) = scale_values
+            .iter()
+            .position(|s| !(s.is_finite() && *s > 0.0))
+        {
+            return invalid(format!(
+                "the scale of feature {j} is {}, not a finite positive number",
+                scale_values[j]
+            ));
+        }
+        Ok(Self { mean, scale })
     }
 
     /// The fitted means, `[d]`.

@@ -1,7 +1,7 @@
 //! Hessian-vector products against central finite differences of the
 //! gradient, and a third derivative against finite differences of HVPs.
 
-mod common;
+use crate::common;
 
 use common::{
     finite_difference_hvp, flat, random_like, relative_error, shifted, test_functions,

@@ -2,7 +2,7 @@
 //! f64 (`gradcheck` and `gradgradcheck`, PyTorch's tolerances), at seeded
 //! random inputs kept away from kinks and domain edges.
 
-mod common;
+use crate::common;
 
 use common::{assert_first_and_second_order as check, away_from_zero, distinct, positive, randn};
 use curvature_autograd::{gradcheck, gradgradcheck, CheckOptions, Tape, Tensor, Var};

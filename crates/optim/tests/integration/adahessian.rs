@@ -3,7 +3,7 @@
 //! converging to the Hessian's diagonal (not its row sums), the options
 //! (`update_each`, `n_samples`, averaging, power, decay) and their checks.
 
-mod common;
+use crate::common;
 
 use common::{separable_quadratic, LossFn};
 use curvature_autograd::{functional, seeded_rng, Parameters, Tape, Tensor, Var};

@@ -3,7 +3,7 @@
 //! quadratic where AdaHessian's curvature scaling should win. Learning
 //! rates are tuned per optimizer (and stated); steps are counted, never timed.
 
-mod common;
+use crate::common;
 
 use common::{beale, blobs, mlp_loss, mlp_params, rosenbrock, separable_quadratic, Loss};
 use curvature_autograd::{Tape, Tensor, Var};

@@ -2,7 +2,7 @@
 //! Rademacher `z`: exact for a diagonal Hessian, unbiased for the diagonal
 //! (not the row sums) of a dense one.
 
-mod common;
+use crate::common;
 
 use common::{max_abs_diff, randn};
 use curvature_autograd::{functional, seeded_rng, Tape, Tensor, Var};

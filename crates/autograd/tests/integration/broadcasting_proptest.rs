@@ -1,7 +1,7 @@
 //! Random broadcasting shape pairs under gradcheck and gradgradcheck of a
 //! composed expression.
 
-mod common;
+use crate::common;
 
 use common::{assert_first_and_second_order, positive, randn};
 use curvature_autograd::{Tape, Var};

@@ -6,7 +6,7 @@
 //! and must really record its op on the tape. Adding an op to a family
 //! table without adding its case here fails `every_op_has_a_case`.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

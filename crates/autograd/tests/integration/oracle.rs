@@ -3,7 +3,7 @@
 //! `f, df/de1, df/de2, d2f/de1 de2` through every elementary function with
 //! no truncation error, so agreement is to rounding.
 
-mod common;
+use crate::common;
 
 use common::{flat, max_abs_diff, randn, third_derivative_contraction};
 use curvature_autograd::{functional, Tape, Tensor, Var};

@@ -1,7 +1,7 @@
 //! The shipped datasets load with the right sizes, and malformed files
 //! give errors that name the file and the line.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 

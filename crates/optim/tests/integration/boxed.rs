@@ -2,7 +2,7 @@
 //! `&mut dyn Optimizer<T>` step, schedule, save and restore exactly as the
 //! concrete types do, and describe themselves for logs.
 
-mod common;
+use crate::common;
 
 use common::{blobs, mlp_loss, mlp_params};
 use curvature_autograd::{Parameters, Tape, Tensor, Var};

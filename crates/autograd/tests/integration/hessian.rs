@@ -1,7 +1,7 @@
 //! `functional::hessian` on functions whose Hessian is known in closed
 //! form, and the symmetry of every test function's Hessian.
 
-mod common;
+use crate::common;
 
 use common::{flat, max_abs_diff, randn, relative_error, rosenbrock, test_functions};
 use curvature_autograd::{functional, Tape, Tensor, Var};

@@ -3,7 +3,7 @@
 //! the tape's behaviour at the edges: unused inputs, constant gradients,
 //! reused closures, `f32`.
 
-mod common;
+use crate::common;
 
 use common::{
     flat, max_abs_diff, randn, relative_error, sigmoid_mlp_cross_entropy, sigmoid_mlp_params,

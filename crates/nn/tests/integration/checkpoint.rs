@@ -1,7 +1,7 @@
 //! Safetensors checkpoints: bit-exact round trips, errors that name the
 //! tensor and what differs, and saves that never leave half a file.
 
-mod common;
+use crate::common;
 
 use std::fs;
 

@@ -1,7 +1,7 @@
 //! The tape's bookkeeping: what `grad` leaves behind (nothing) and what
 //! `grad_graph` records (the backward pass, to differentiate again).
 
-mod common;
+use crate::common;
 
 use common::{random_like, tanh_mlp_mse, tanh_mlp_params};
 use curvature_autograd::{GradOptions, Tape, Tensor, Var};

@@ -5,7 +5,7 @@
 //! exact first and second derivatives. Each function is checked by
 //! `gradcheck` and `gradgradcheck` in f64, with PyTorch's tolerances.
 
-mod common;
+use crate::common;
 
 use common::{assert_first_and_second_order as check, randn};
 use curvature_autograd::{functional, Tape, Tensor, Var};
