@@ -42,13 +42,14 @@ pub(crate) struct CsvFormat {
 
 /// Loads a CSV file of numbers with one integer class-label column, for
 /// your own data: every other column is a feature. Labels must be
-/// non-negative integers (`2` or `2.0`); the number of classes is the
-/// largest label plus one. Blank lines are skipped; fields may be padded
+/// non-negative integers below 2^32 (`2` or `2.0`); the number of classes
+/// is the largest label plus one. Blank lines are skipped; fields may be padded
 /// with spaces.
 ///
 /// Every error names the file and line: a missing or empty file, a ragged
-/// row, a field that is not a finite number, a label that is not a
-/// non-negative integer, a label column past the end of the rows.
+/// row, a field that is not a finite number (in `T`: `1e39` is not a finite
+/// `f32`), a label that is not a non-negative integer below 2^32, a label
+/// column past the end of the rows.
 ///
 /// ```no_run
 /// use curvature_nn::data::load_csv;
@@ -105,7 +106,8 @@ pub(crate) fn read_text(path: &Path, gzip: bool) -> Result<String, DataError> {
 /// What the `Counts` header declares.
 struct Declared {
     rows: usize,
-    features: usize,
+    /// `N_FEATURES + 1`: the fields of a row.
+    width: usize,
     classes: usize,
 }
 
@@ -139,8 +141,8 @@ pub(crate) fn parse_csv<T: Element>(
     let mut label_at = 0;
     for (line, text) in lines {
         let fields: Vec<&str> = text.split(',').map(str::trim).collect();
-        let expected = *width.get_or_insert_with(|| match &declared {
-            Some(d) => d.features + 1,
+        let expected = *width.get_or_insert(match &declared {
+            Some(d) => d.width,
             None => fields.len(),
         });
         if labels.is_empty() {
@@ -190,17 +192,19 @@ pub(crate) fn parse_csv<T: Element>(
                 }
                 labels.push(label);
             } else {
+                // finite in `T`: `1e39` is a finite f64 but overflows f32
                 let value = field
                     .parse::<f64>()
                     .ok()
-                    .filter(|v| v.is_finite())
+                    .map(T::from_f64)
+                    .filter(|v| v.as_f64().is_finite())
                     .ok_or_else(|| DataError::NotANumber {
                         path: path_buf(),
                         line,
                         column: column + 1,
                         field: field.to_string(),
                     })?;
-                features.push(T::from_f64(value));
+                features.push(value);
             }
         }
     }
@@ -241,21 +245,26 @@ fn parse_counts_header(header: &str, path: &Path, line: usize) -> Result<Declare
             .parse::<usize>()
             .map_err(|_| bad(format!("header: {what} `{}` is not a count", fields[i])))
     };
+    let features = count(1, "N_FEATURES")?;
+    let width = features
+        .checked_add(1)
+        .ok_or_else(|| bad(format!("header: N_FEATURES `{features}` is too large")))?;
     Ok(Declared {
         rows: count(0, "N_ROWS")?,
-        features: count(1, "N_FEATURES")?,
+        width,
         classes: fields.len() - 2,
     })
 }
 
-/// A non-negative integer label, written `2` or `2.0`.
+/// A non-negative integer label below 2^32, written `2` or `2.0` (so that
+/// the class count, the largest label plus one, cannot overflow).
 fn parse_label(field: &str) -> Option<usize> {
-    if let Ok(label) = field.parse::<usize>() {
-        return Some(label);
+    if let Ok(label) = field.parse::<u32>() {
+        return Some(label as usize);
     }
     let value = field.parse::<f64>().ok()?;
     let integral = value.is_finite() && value >= 0.0 && value.fract() == 0.0;
-    (integral && value < u32::MAX as f64).then_some(value as usize)
+    (integral && value <= u32::MAX as f64).then_some(value as usize)
 }
 
 #[cfg(test)]
