@@ -335,9 +335,29 @@ pub fn read_tensors<T: Element>(
                 found: format!("{:?}", view.dtype()),
             });
         }
-        tensors.insert(name.to_string(), decode(view.data(), view.shape()));
+        let tensor = check_shape(view.shape())
+            .and_then(|()| decode(view.data(), view.shape()))
+            .map_err(|detail| CheckpointError::Format {
+                path: path.to_path_buf(),
+                detail: format!("tensor `{name}`: {detail}"),
+            })?;
+        tensors.insert(name.to_string(), tensor);
     }
     Ok(tensors)
+}
+
+/// Refuses a shape whose strides overflow `usize`. safetensors checks only
+/// the element count, which a zero dimension keeps at 0 however large the
+/// others are (`[0, 2^33, 2^33]`); the row-major strides multiply the
+/// other dimensions all the same.
+fn check_shape(shape: &[usize]) -> Result<(), String> {
+    match shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d.max(1)))
+    {
+        Some(_) => Ok(()),
+        None => Err(format!("shape {shape:?} is too large to address")),
+    }
 }
 
 /// The safetensors dtype of `T`.
@@ -349,8 +369,9 @@ fn dtype_of<T: Element>() -> Dtype {
     }
 }
 
-/// Little-endian bytes of `dtype_of::<T>()` into a tensor.
-fn decode<T: Element>(bytes: &[u8], shape: &[usize]) -> Tensor<T> {
+/// Little-endian bytes of `dtype_of::<T>()` into a tensor (safetensors has
+/// checked that their count fits the shape).
+fn decode<T: Element>(bytes: &[u8], shape: &[usize]) -> Result<Tensor<T>, String> {
     let data: Vec<T> = match dtype_of::<T>() {
         Dtype::F32 => bytes
             .chunks_exact(4)
@@ -361,7 +382,7 @@ fn decode<T: Element>(bytes: &[u8], shape: &[usize]) -> Tensor<T> {
             .map(|b| T::from_f64(f64::from_le_bytes(b.try_into().expect("8 bytes"))))
             .collect(),
     };
-    Tensor::from_vec(data, shape)
+    Tensor::try_from_vec(data, shape).map_err(|e| e.to_string())
 }
 
 /// Rejects files too short for their declared header, with a message that

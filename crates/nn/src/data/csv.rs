@@ -413,6 +413,11 @@ fn parse_counts_header(
             .parse::<usize>()
             .map_err(|_| bad(format!("header: {what} `{}` is not a count", fields[i])))
     };
+    let features = count(1, "N_FEATURES")?;
+    // a row holds N_FEATURES + 1 fields: that must not overflow
+    features
+        .checked_add(1)
+        .ok_or_else(|| bad(format!("header: N_FEATURES `{features}` is too large")))?;
     Ok(Declared {
         rows: count(0, "N_ROWS")?,
         features: count(1, "N_FEATURES")?,

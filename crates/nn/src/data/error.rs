@@ -52,8 +52,8 @@ pub enum DataError {
         /// The field as written.
         field: String,
     },
-    /// A label that is not a non-negative integer.
-    #[error("{}:{line}: column {column}: label `{field}` is not a non-negative integer", .path.display())]
+    /// A label that is not a non-negative integer below 2^32.
+    #[error("{}:{line}: column {column}: label `{field}` is not a non-negative integer below 2^32", .path.display())]
     BadLabel {
         /// The file.
         path: PathBuf,

@@ -179,6 +179,41 @@ fn truncated_files_and_random_bytes_are_errors_not_panics() {
     assert!(err.to_string().contains("absent.safetensors"), "{err}");
 }
 
+/// A safetensors file of one tensor, its header written by hand.
+fn one_tensor_file(dtype: &str, shape: &[u64], data: &[u8]) -> Vec<u8> {
+    let header = format!(
+        r#"{{"w":{{"dtype":"{dtype}","shape":{shape:?},"data_offsets":[0,{}]}}}}"#,
+        data.len()
+    );
+    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+    bytes.extend_from_slice(header.as_bytes());
+    bytes.extend_from_slice(data);
+    bytes
+}
+
+#[test]
+fn an_empty_tensor_whose_shape_overflows_is_an_error() {
+    // found while writing the checkpoint fuzz target: safetensors accepts [0, 2^33, 2^33] (0 elements)
+    // but the row-major strides 2^66 overflow (a panic on first use)
+    let dir = TempDir::new("huge-shape");
+    let path = dir.write(
+        "huge.safetensors",
+        one_tensor_file("F64", &[0, 1 << 33, 1 << 33], &[]),
+    );
+    let err = read_tensors::<f64>(&path).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("tensor `w`: shape [0, 8589934592, 8589934592] is too large to address"),
+        "{err}"
+    );
+    let msg = load_error(&path);
+    assert!(msg.contains("is too large to address"), "{msg}");
+    // an empty tensor of a shape that fits is read as it is
+    let path = dir.write("empty.safetensors", one_tensor_file("F64", &[0, 3], &[]));
+    let tensors = read_tensors::<f64>(&path).unwrap();
+    assert_eq!(tensors["w"].shape(), &[0, 3]);
+}
+
 #[test]
 fn a_failed_save_never_leaves_a_file_at_the_target() {
     let dir = TempDir::new("failed-save");

@@ -101,6 +101,49 @@ fn malformed_csv_errors_name_the_file_and_the_line() {
 }
 
 #[test]
+fn counts_too_large_for_usize_are_errors_not_overflows() {
+    // found by the `csv` fuzz target (fuzz/artifacts/csv/): the class count
+    // (largest label + 1) and a header's row width (N_FEATURES + 1)
+    // overflowed, a panic in debug builds and a wrapped count in release
+    let dir = TempDir::new("overflow");
+    let huge_label = dir.write("label.csv", "0.5,18446744073709551615\n");
+    let msg = error_text(load_csv(&huge_label, 1, false));
+    assert!(
+        msg.contains("label.csv:1: column 2: label `18446744073709551615` is too large: at most 1000 classes"),
+        "{msg}"
+    );
+    // the class cap (data::MAX_CLASSES) refuses what used to overflow
+    let large = dir.write("large.csv", "0.5,4294967295\n1.5,4294967295.0\n");
+    let msg = error_text(load_csv::<f64>(&large, 1, false));
+    assert!(
+        msg.contains("large.csv:1: column 2: label `4294967295` is too large"),
+        "{msg}"
+    );
+    let huge_width = dir.write("width.csv", "1,18446744073709551615,a,b\n0.5,0\n");
+    let msg = error_text(load_iris_from(&huge_width));
+    assert!(
+        msg.contains("width.csv:1: header: N_FEATURES `18446744073709551615` is too large"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_feature_that_overflows_the_element_type_is_not_a_finite_number() {
+    // found by the `csv` fuzz target's check that loaded features are
+    // finite: 1e39 is a finite f64 but infinite as f32
+    let dir = TempDir::new("f32");
+    let path = dir.write("big.csv", "1e39,0\n2,1\n");
+    let err = load_csv::<f32>(&path, 1, false).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("big.csv:1: column 1: `1e39` is out of range for f32"),
+        "{err}"
+    );
+    let data = load_csv::<f64>(&path, 1, false).unwrap();
+    assert_eq!(data.features().to_vec(), vec![1e39, 2.0]);
+}
+
+#[test]
 fn shipped_format_checks_labels_counts_and_feature_width() {
     let dir = TempDir::new("shipped");
     let out_of_range = dir.write(
