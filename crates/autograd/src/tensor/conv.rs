@@ -92,6 +92,46 @@ impl Window2d {
     }
 }
 
+/// Visits the taps of every window in `unfold2d`'s column order (image,
+/// channel, kernel row, kernel column, window row, window column), giving
+/// each tap's index in the `[n, c, h, w]` image, or `None` in the padding.
+/// `unfold2d` reads the image in this order; `fold2d` adds back to it.
+fn for_each_tap(
+    (n, c, h, w): (usize, usize, usize, usize),
+    window: Window2d,
+    (oh, ow): (usize, usize),
+    mut f: impl FnMut(Option<usize>),
+) {
+    let (kh, kw) = window.kernel;
+    for plane in 0..n * c {
+        for ki in 0..kh {
+            for kj in 0..kw {
+                for oi in 0..oh {
+                    let row = Window2d::source(
+                        oi,
+                        ki,
+                        window.stride.0,
+                        window.dilation.0,
+                        window.padding.0,
+                        h,
+                    );
+                    for oj in 0..ow {
+                        let col = Window2d::source(
+                            oj,
+                            kj,
+                            window.stride.1,
+                            window.dilation.1,
+                            window.padding.1,
+                            w,
+                        );
+                        f(row.zip(col).map(|(r, q)| (plane * h + r) * w + q));
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// `[n, c, h, w]` of a 4-D shape, panicking with the op's name otherwise.
 fn nchw(op: &str, shape: &[usize]) -> (usize, usize, usize, usize) {
     match *shape {
@@ -125,39 +165,9 @@ impl<T: Element> Tensor<T> {
         let x = self.contiguous();
         let src = x.as_slice();
         let mut out = Vec::with_capacity(n * c * kh * kw * l);
-        for b in 0..n {
-            for ch in 0..c {
-                let plane = &src[(b * c + ch) * h * w..][..h * w];
-                for ki in 0..kh {
-                    for kj in 0..kw {
-                        for oi in 0..oh {
-                            let row = Window2d::source(
-                                oi,
-                                ki,
-                                window.stride.0,
-                                window.dilation.0,
-                                window.padding.0,
-                                h,
-                            );
-                            for oj in 0..ow {
-                                let col = Window2d::source(
-                                    oj,
-                                    kj,
-                                    window.stride.1,
-                                    window.dilation.1,
-                                    window.padding.1,
-                                    w,
-                                );
-                                out.push(match (row, col) {
-                                    (Some(r), Some(q)) => plane[r * w + q],
-                                    _ => pad_value,
-                                });
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        for_each_tap((n, c, h, w), window, (oh, ow), |pixel| {
+            out.push(pixel.map_or(pad_value, |i| src[i]));
+        });
         Tensor::from_parts(out, shape_of(&[n, c * kh * kw, l]))
     }
 
@@ -189,40 +199,13 @@ impl<T: Element> Tensor<T> {
         let x = self.contiguous();
         let src = x.as_slice();
         let mut out = vec![T::zero(); n * c * h * w];
-        let mut at = 0;
-        for b in 0..n {
-            for ch in 0..c {
-                let plane = &mut out[(b * c + ch) * h * w..][..h * w];
-                for ki in 0..kh {
-                    for kj in 0..kw {
-                        for oi in 0..oh {
-                            let row = Window2d::source(
-                                oi,
-                                ki,
-                                window.stride.0,
-                                window.dilation.0,
-                                window.padding.0,
-                                h,
-                            );
-                            for oj in 0..ow {
-                                let col = Window2d::source(
-                                    oj,
-                                    kj,
-                                    window.stride.1,
-                                    window.dilation.1,
-                                    window.padding.1,
-                                    w,
-                                );
-                                if let (Some(r), Some(q)) = (row, col) {
-                                    plane[r * w + q] += src[at];
-                                }
-                                at += 1;
-                            }
-                        }
-                    }
-                }
+        let mut columns = src.iter();
+        for_each_tap((n, c, h, w), window, (oh, ow), |pixel| {
+            let value = *columns.next().expect("one value per tap");
+            if let Some(i) = pixel {
+                out[i] += value;
             }
-        }
+        });
         Tensor::from_parts(out, shape_of(&[n, c, h, w]))
     }
 }
