@@ -1,6 +1,6 @@
 //! The tape: an arena of nodes in execution order (a Wengert list).
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::fmt;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,8 +14,69 @@ pub(crate) struct Node<T> {
     pub(crate) op: Op<T>,
     /// The nodes the op read, in the order its rule returns gradients.
     pub(crate) inputs: Inputs,
-    pub(crate) value: Tensor<T>,
+    pub(crate) value: NodeValue<T>,
     pub(crate) requires_grad: bool,
+}
+
+/// The work that computes a deferred value.
+pub(crate) type Compute<T> = Box<dyn FnOnce() -> Tensor<T>>;
+
+/// A node's value: computed when the op ran, or deferred until first read.
+///
+/// Matrix products recorded by a derivative rule (with `create_graph`) are
+/// deferred: a parameter's gradient `G^T X` is a node of the gradient's
+/// graph, but a Hessian-vector product differentiates through it without
+/// ever reading its value (the rule of a product reads its inputs, not its
+/// output), so the product is never computed unless someone asks for the
+/// gradient itself. This is the dead-code elimination that a compiler such
+/// as XLA applies to `jvp(grad(f))`; the results are bit for bit those of
+/// computing at once, as the same kernel runs on the same inputs.
+pub(crate) enum NodeValue<T> {
+    Ready(Tensor<T>),
+    Deferred(Box<Deferred<T>>),
+}
+
+pub(crate) struct Deferred<T> {
+    shape: Shape,
+    value: OnceCell<Tensor<T>>,
+    /// Holds handles to the inputs' tensors (never to the tape, which would
+    /// make a cycle); taken by the first read.
+    compute: Cell<Option<Compute<T>>>,
+}
+
+impl<T: Element> NodeValue<T> {
+    /// The value, computed now if it was deferred. The computation reads
+    /// only the tensors it captured, never the tape, so it may run while
+    /// the tape's nodes are borrowed.
+    pub(crate) fn get(&self) -> &Tensor<T> {
+        match self {
+            NodeValue::Ready(t) => t,
+            NodeValue::Deferred(d) => d.value.get_or_init(|| {
+                let compute = d
+                    .compute
+                    .take()
+                    .expect("a deferred value is computed once (an earlier computation panicked)");
+                compute()
+            }),
+        }
+    }
+
+    /// The shape, without computing a deferred value.
+    pub(crate) fn shape(&self) -> &[usize] {
+        match self {
+            NodeValue::Ready(t) => t.shape(),
+            NodeValue::Deferred(d) => &d.shape,
+        }
+    }
+
+    /// Whether the value has been computed (a deferred one: read at least once).
+    #[cfg(test)]
+    pub(crate) fn is_computed(&self) -> bool {
+        match self {
+            NodeValue::Ready(_) => true,
+            NodeValue::Deferred(d) => d.value.get().is_some(),
+        }
+    }
 }
 
 /// Where a non-finite value first appeared.
@@ -244,11 +305,52 @@ impl<T: Element> TapeInner<T> {
         value: Tensor<T>,
         requires_grad: bool,
     ) -> Var<T> {
+        if self.detect_anomaly.get() && !value.all_finite() {
+            self.record_anomaly(&op, &inputs, value.shape());
+        }
+        self.push(op, inputs, NodeValue::Ready(value), requires_grad)
+    }
+
+    /// Whether an op recorded now may defer its value: inside a derivative
+    /// rule that is being recorded (`create_graph`), and not while anomaly
+    /// detection, which checks every value as it is made, is on.
+    pub(crate) fn defers_values(&self) -> bool {
+        self.recording.get() && self.backward_of.get().is_some() && !self.detect_anomaly.get()
+    }
+
+    /// Pushes a node whose value, of the given shape, `compute` makes when
+    /// it is first read (see [`NodeValue`]). Call only when
+    /// [`TapeInner::defers_values`] says so.
+    pub(crate) fn push_deferred(
+        self: &Rc<Self>,
+        op: Op<T>,
+        inputs: Inputs,
+        shape: Shape,
+        compute: Compute<T>,
+        requires_grad: bool,
+    ) -> Var<T> {
+        let deferred = Deferred {
+            shape,
+            value: OnceCell::new(),
+            compute: Cell::new(Some(compute)),
+        };
+        self.push(
+            op,
+            inputs,
+            NodeValue::Deferred(Box::new(deferred)),
+            requires_grad,
+        )
+    }
+
+    fn push(
+        self: &Rc<Self>,
+        op: Op<T>,
+        inputs: Inputs,
+        value: NodeValue<T>,
+        requires_grad: bool,
+    ) -> Var<T> {
         let is_leaf = matches!(op, Op::Leaf);
         let requires_grad = requires_grad && (is_leaf || self.recording.get());
-        if self.detect_anomaly.get() && !value.all_finite() {
-            self.record_anomaly(&op, &inputs, &value);
-        }
         let (op, inputs) = if requires_grad {
             (op, inputs)
         } else {
@@ -265,7 +367,7 @@ impl<T: Element> TapeInner<T> {
         Var::from_parts(self.clone(), id)
     }
 
-    fn record_anomaly(&self, op: &Op<T>, inputs: &Inputs, value: &Tensor<T>) {
+    fn record_anomaly(&self, op: &Op<T>, inputs: &Inputs, output_shape: &[usize]) {
         if self.anomaly.borrow().is_some() {
             return;
         }
@@ -282,13 +384,13 @@ impl<T: Element> TapeInner<T> {
             op: op.name(),
             phase,
             input_shapes,
-            output_shape: Shape::from_slice(value.shape()),
+            output_shape: Shape::from_slice(output_shape),
             node: nodes.len(),
         });
     }
 
     pub(crate) fn value(&self, id: NodeId) -> Tensor<T> {
-        self.nodes.borrow()[id].value.clone()
+        self.nodes.borrow()[id].value.get().clone()
     }
 
     pub(crate) fn requires_grad(&self, id: NodeId) -> bool {
@@ -301,6 +403,45 @@ mod tests {
     use std::panic::{catch_unwind, AssertUnwindSafe};
 
     use super::*;
+
+    fn computed(tape: &Tape<f64>, v: &Var<f64>) -> bool {
+        tape.inner.nodes.borrow()[v.id].value.is_computed()
+    }
+
+    #[test]
+    fn a_weight_gradient_is_computed_only_when_read() {
+        let tape = Tape::<f64>::new();
+        let w = tape.var(Tensor::from_vec(
+            (0..12).map(|i| 0.1 * f64::from(i) - 0.5).collect(),
+            &[3, 4],
+        ));
+        let x = tape.constant(Tensor::from_vec(
+            (0..20).map(|i| (f64::from(i) * 0.7).sin()).collect(),
+            &[5, 4],
+        ));
+        let loss = x.matmul_nt(&w).tanh().square().sum();
+        let g = tape.grad_graph(&loss, [&w]);
+        assert_eq!(g[0].shape().as_slice(), &[3, 4]);
+        assert!(
+            !computed(&tape, &g[0]),
+            "the gradient G^T X was computed before anyone read it"
+        );
+        // a Hessian-vector product differentiates through it without reading it
+        let v = Tensor::from_vec((0..12).map(|i| f64::from(i % 5) - 2.0).collect(), &[3, 4]);
+        let hv = tape.grad_many(&g, std::slice::from_ref(&v), [&w]);
+        assert!(!computed(&tape, &g[0]));
+        // the same numbers, bit for bit, as computing every value at once
+        let eager = Tape::<f64>::new();
+        eager.set_detect_anomaly(true); // anomaly detection checks values as made: nothing deferred
+        let (we, xe) = (eager.var(w.value()), eager.constant(x.value()));
+        let ge = eager.grad_graph(&xe.matmul_nt(&we).tanh().square().sum(), [&we]);
+        assert!(computed(&eager, &ge[0]));
+        assert_eq!(hv, eager.grad_many(&ge, std::slice::from_ref(&v), [&we]));
+        // read, it is computed once and kept
+        assert_eq!(g[0].value(), ge[0].value());
+        assert!(computed(&tape, &g[0]));
+        assert_eq!(g[0].value(), tape.grad(&loss, [&w])[0]);
+    }
 
     #[test]
     fn the_recording_guard_restores_the_flag_after_a_panic() {

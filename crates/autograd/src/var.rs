@@ -41,7 +41,7 @@ impl<T: Element> Var<T> {
     /// which is what an op's forward needs. `f` must not record on the tape.
     #[inline]
     pub(crate) fn with_value<R>(&self, f: impl FnOnce(&Tensor<T>) -> R) -> R {
-        f(&self.tape.nodes.borrow()[self.id].value)
+        f(self.tape.nodes.borrow()[self.id].value.get())
     }
 
     /// The shape of the value.
@@ -51,7 +51,7 @@ impl<T: Element> Var<T> {
 
     /// The number of elements of the value.
     pub fn numel(&self) -> usize {
-        self.tape.nodes.borrow()[self.id].value.numel()
+        crate::shape::numel(self.tape.nodes.borrow()[self.id].value.shape())
     }
 
     /// The single value of a one-element `Var`.
@@ -104,6 +104,26 @@ impl<T: Element> Var<T> {
         let requires_grad = inputs.iter().any(|x| self.tape.requires_grad(x.id));
         let ids = inputs.iter().map(|x| x.id).collect();
         self.tape.push_node(op, ids, value, requires_grad)
+    }
+
+    /// Records a node of `shape` whose value `compute` makes when first
+    /// read, where the tape defers values (inside a recorded derivative
+    /// rule), or at once elsewhere. `compute` must capture tensors, never
+    /// `Var`s (a `Var` holds the tape: a cycle).
+    pub(crate) fn record_deferred(
+        &self,
+        op: Op<T>,
+        inputs: &[&Var<T>],
+        shape: crate::Shape,
+        compute: impl FnOnce() -> Tensor<T> + 'static,
+    ) -> Var<T> {
+        if !self.tape.defers_values() {
+            return self.record(op, inputs, compute());
+        }
+        let requires_grad = inputs.iter().any(|x| self.tape.requires_grad(x.id));
+        let ids = inputs.iter().map(|x| x.id).collect();
+        self.tape
+            .push_deferred(op, ids, shape, Box::new(compute), requires_grad)
     }
 }
 

@@ -1,7 +1,7 @@
 //! Matrix products (2-D and batched 3-D), transposes as strides.
 
 use crate::op::{op_family, Op};
-use crate::{Element, Var};
+use crate::{Element, Tensor, Var};
 
 op_family! {
     /// Matrix products.
@@ -50,11 +50,17 @@ impl<T: Element> Var<T> {
 
     /// `op(self) @ op(other)`, where `op` transposes the last two dimensions
     /// when its flag is set (by strides, never by a copy).
+    ///
+    /// Inside a derivative rule recorded with `create_graph`, the product
+    /// is computed when its value is first read: a Hessian-vector product
+    /// never reads a weight's gradient `G^T X`, only differentiates it.
     pub fn matmul_transposed(&self, other: &Var<T>, trans_a: bool, trans_b: bool) -> Var<T> {
         self.check_same_tape(other, "matmul");
-        let value =
-            self.with_value(|a| other.with_value(|b| a.matmul_transposed(b, trans_a, trans_b)));
+        let shape = Tensor::<T>::matmul_shape(&self.shape(), &other.shape(), trans_a, trans_b);
+        let (a, b) = (self.value(), other.value());
         let op = Op::Product(Product::MatMul { trans_a, trans_b });
-        self.record(op, &[self, other], value)
+        self.record_deferred(op, &[self, other], shape, move || {
+            a.matmul_transposed(&b, trans_a, trans_b)
+        })
     }
 }

@@ -32,29 +32,16 @@ impl<T: Element> Tensor<T> {
     /// dimensions differ.
     pub fn matmul_transposed(&self, other: &Self, trans_a: bool, trans_b: bool) -> Self {
         let (sa, sb) = (self.shape(), other.shape());
-        let batched = match (sa.len(), sb.len()) {
-            (2, 2) => false,
-            (3, 3) if sa[0] == sb[0] => true,
-            _ => panic!(
-                "matmul: shapes {sa:?} and {sb:?} must both be 2-D, or 3-D with the same batch size"
-            ),
-        };
+        let shape = Self::matmul_shape(sa, sb, trans_a, trans_b);
+        let batched = sa.len() == 3;
         let off = usize::from(batched);
         let (ta, tb) = (self.strides(), other.strides());
         let (m, k, rsa, csa) = operand((sa[off], sa[off + 1]), (ta[off], ta[off + 1]), trans_a);
-        let (k2, n, rsb, csb) = operand((sb[off], sb[off + 1]), (tb[off], tb[off + 1]), trans_b);
-        assert_eq!(
-            k,
-            k2,
-            "matmul: shapes {sa:?}{} and {sb:?}{} have inner dimensions {k} and {k2}",
-            if trans_a { " (transposed)" } else { "" },
-            if trans_b { " (transposed)" } else { "" },
-        );
+        let (_, n, rsb, csb) = operand((sb[off], sb[off + 1]), (tb[off], tb[off + 1]), trans_b);
         let batch = if batched { sa[0] } else { 1 };
         let len = batch * m * n;
         if len == 0 || k == 0 {
-            let (full, plain) = ([batch, m, n], [m, n]);
-            return Self::zeros(if batched { &full } else { &plain });
+            return Self::zeros(&shape);
         }
         // the step between the matrices of a batch (0 for a broadcast batch)
         let (step_a, step_b) = if batched { (ta[0], tb[0]) } else { (0, 0) };
@@ -89,12 +76,43 @@ impl<T: Element> Tensor<T> {
         }
         // SAFETY: every one of the `len` elements was written above.
         unsafe { out.set_len(len) };
-        let shape: Shape = if batched {
-            Shape::from_slice(&[batch, m, n])
+        Self::from_parts(out, shape)
+    }
+
+    /// The shape of `op(a) @ op(b)` for operands of shapes `a` and `b`
+    /// (see [`Tensor::matmul_transposed`]). Panics, naming both shapes, when
+    /// they are not both 2-D or 3-D with one batch size, or when the inner
+    /// dimensions differ.
+    pub fn matmul_shape(a: &[usize], b: &[usize], trans_a: bool, trans_b: bool) -> Shape {
+        let batched = match (a.len(), b.len()) {
+            (2, 2) => false,
+            (3, 3) if a[0] == b[0] => true,
+            _ => panic!(
+                "matmul: shapes {a:?} and {b:?} must both be 2-D, or 3-D with the same batch size"
+            ),
+        };
+        let off = usize::from(batched);
+        let dims = |s: &[usize], t: bool| {
+            let (r, c) = (s[off], s[off + 1]);
+            if t {
+                (c, r)
+            } else {
+                (r, c)
+            }
+        };
+        let ((m, k), (k2, n)) = (dims(a, trans_a), dims(b, trans_b));
+        assert_eq!(
+            k,
+            k2,
+            "matmul: shapes {a:?}{} and {b:?}{} have inner dimensions {k} and {k2}",
+            if trans_a { " (transposed)" } else { "" },
+            if trans_b { " (transposed)" } else { "" },
+        );
+        if batched {
+            Shape::from_slice(&[a[0], m, n])
         } else {
             Shape::from_slice(&[m, n])
-        };
-        Self::from_parts(out, shape)
+        }
     }
 }
 
