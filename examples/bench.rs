@@ -92,8 +92,9 @@ struct Args {
     /// Warm-up runs before timing; default max(3, iters / 10).
     #[arg(long)]
     warmup: Option<u32>,
-    /// GEMM threads (sets MATMUL_NUM_THREADS; matrixmultiply uses at most 4).
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=4))]
+    /// Threads of the tensor kernels (`set_num_threads`): products and
+    /// large element-wise kernels.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256))]
     threads: u32,
 }
 
@@ -217,9 +218,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     let args = Args::parse();
-    // matrixmultiply reads the variable once, at its first product: set it
-    // before anything multiplies.
-    std::env::set_var("MATMUL_NUM_THREADS", args.threads.to_string());
+    if let Err(e) = curvature::autograd::set_num_threads(args.threads as usize) {
+        eprintln!("bench: {e}");
+        std::process::exit(2);
+    }
 
     let problem = Problem::new(args.workload);
     let mut op = Operation::new(args.what, &problem);

@@ -114,7 +114,8 @@ pub struct Args {
     /// AdaHessian's draws.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Threads for matrix products (sets MATMUL_NUM_THREADS).
+    /// Threads of the tensor kernels (default: the CPUs available, or
+    /// CURVATURE_NUM_THREADS).
     #[arg(long)]
     pub threads: Option<usize>,
     /// Where to write the SVG figure (checked before training; the log
@@ -178,8 +179,7 @@ pub fn run(args: &Args, interactive: bool, out: &mut dyn Write) -> Result<TrainR
         if threads == 0 {
             return Err("--threads must be at least 1".into());
         }
-        // matrixmultiply reads this once, at the first product.
-        std::env::set_var("MATMUL_NUM_THREADS", threads.to_string());
+        curvature::autograd::set_num_threads(threads)?;
     }
     let figure = support::check_output(&args.output)?;
     let seeds = Seeds::new(args.seed);

@@ -8,8 +8,9 @@ use num_traits::Float;
 /// A floating-point element type of a [`Tensor`](crate::Tensor): `f32` for
 /// training speed, `f64` for checking derivatives.
 ///
-/// The trait is sealed in spirit: it carries the two BLAS-like kernels and
-/// the special functions the engine needs, implemented for `f32` and `f64`.
+/// The trait is sealed in spirit: it carries the special functions the
+/// engine needs, implemented for `f32` and `f64` (matrix products go to
+/// `gemm`, which has kernels for exactly these two).
 pub trait Element:
     Float + Default + Debug + Display + Sum + Send + Sync + 'static + std::ops::AddAssign
 {
@@ -30,29 +31,6 @@ pub trait Element:
 
     /// The error function, `erf(x) = 2/sqrt(pi) * int_0^x exp(-t^2) dt`.
     fn erf(self) -> Self;
-
-    /// `C = alpha * A B + beta * C` on strided row/column layouts.
-    ///
-    /// # Safety
-    /// The pointers and strides must describe valid `m x k`, `k x n` and
-    /// `m x n` matrices, and `c` must not alias `a` or `b`.
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn gemm(
-        m: usize,
-        k: usize,
-        n: usize,
-        alpha: Self,
-        a: *const Self,
-        rsa: isize,
-        csa: isize,
-        b: *const Self,
-        rsb: isize,
-        csb: isize,
-        beta: Self,
-        c: *mut Self,
-        rsc: isize,
-        csc: isize,
-    );
 }
 
 impl Element for f32 {
@@ -92,28 +70,6 @@ impl Element for f32 {
         let q = ((B6 * x2 + B4) * x2 + B2) * x2 + B0;
         x * p / q
     }
-
-    unsafe fn gemm(
-        m: usize,
-        k: usize,
-        n: usize,
-        alpha: Self,
-        a: *const Self,
-        rsa: isize,
-        csa: isize,
-        b: *const Self,
-        rsb: isize,
-        csb: isize,
-        beta: Self,
-        c: *mut Self,
-        rsc: isize,
-        csc: isize,
-    ) {
-        // SAFETY: forwarded from the caller's contract.
-        unsafe {
-            matrixmultiply::sgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc)
-        }
-    }
 }
 
 impl Element for f64 {
@@ -133,27 +89,5 @@ impl Element for f64 {
 
     fn tanh_fast(self) -> Self {
         self.tanh()
-    }
-
-    unsafe fn gemm(
-        m: usize,
-        k: usize,
-        n: usize,
-        alpha: Self,
-        a: *const Self,
-        rsa: isize,
-        csa: isize,
-        b: *const Self,
-        rsb: isize,
-        csb: isize,
-        beta: Self,
-        c: *mut Self,
-        rsc: isize,
-        csc: isize,
-    ) {
-        // SAFETY: forwarded from the caller's contract.
-        unsafe {
-            matrixmultiply::dgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc)
-        }
     }
 }

@@ -44,4 +44,7 @@ pub enum Error {
     /// `grad` of a non-scalar output without a `grad_output` seed, or a seed of the wrong shape.
     #[error("grad: {0}")]
     Seed(String),
+    /// The kernels' threads could not be set (see [`crate::set_num_threads`]).
+    #[error("threads: {0}")]
+    Threads(String),
 }

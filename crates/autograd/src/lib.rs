@@ -37,6 +37,7 @@ mod parameters;
 mod shape;
 mod tape;
 mod tensor;
+mod threads;
 mod var;
 
 pub use backward::GradOptions;
@@ -49,4 +50,5 @@ pub use parameters::{ParameterKind, Parameters};
 pub use shape::{broadcast_shapes, Shape};
 pub use tape::{Anomaly, Phase, Tape};
 pub use tensor::{seeded_rng, SeededRng, Tensor, Window2d};
+pub use threads::{num_threads, set_num_threads, THREADS_ENV};
 pub use var::Var;

@@ -9,7 +9,7 @@ use crate::Element;
 
 impl<T: Element> Tensor<T> {
     /// Applies `f` to every element (of any view); the result is contiguous.
-    pub fn map(&self, f: impl Fn(T) -> T) -> Self {
+    pub fn map(&self, f: impl Fn(T) -> T + Sync) -> Self {
         if self.is_contiguous() {
             return Self::from_parts(simd::map(self.as_slice(), f), self.shape.clone());
         }
@@ -23,7 +23,7 @@ impl<T: Element> Tensor<T> {
     /// Combines two tensors (of any layout) element-wise with broadcasting;
     /// the result is contiguous. Panics with a message naming `op` and both
     /// shapes when they do not broadcast.
-    pub fn zip_map(&self, other: &Self, op: &str, f: impl Fn(T, T) -> T) -> Self {
+    pub fn zip_map(&self, other: &Self, op: &str, f: impl Fn(T, T) -> T + Sync) -> Self {
         let (dense_a, dense_b) = (self.is_contiguous(), other.is_contiguous());
         if self.shape == other.shape && dense_a && dense_b {
             let data = simd::zip(self.as_slice(), other.as_slice(), f);

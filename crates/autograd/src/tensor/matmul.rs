@@ -1,7 +1,8 @@
-//! Matrix products through `matrixmultiply`, with transposes as strides.
+//! Matrix products through `gemm`, with transposes as strides; large
+//! products are shared among the crate's threads.
 
 use super::Tensor;
-use crate::{Element, Shape};
+use crate::{threads, Element, Shape};
 
 /// The `(rows, cols)` of `op(X)` and its row and column strides, for a
 /// matrix `X` of `(r, c)` with strides `(sr, sc)`, transposed or not.
@@ -16,6 +17,25 @@ fn operand(
         (r, c, sr as isize, sc as isize)
     }
 }
+
+/// Products with fewer multiply-adds than this stay on the calling thread.
+const PARALLEL_MULTIPLY_ADDS: usize = 48 * 48 * 256 / 16;
+
+/// The output pointer, handed to the pool's threads; gemm splits the
+/// output among them, each writing its own elements.
+#[derive(Clone, Copy)]
+struct SendPtr<T>(*mut T);
+
+impl<T> SendPtr<T> {
+    fn get(self) -> *mut T {
+        self.0
+    }
+}
+
+// SAFETY: the pointer is only written through by gemm, which gives each
+// thread disjoint elements, while the `Vec` it points into outlives the call.
+unsafe impl<T: Send> Send for SendPtr<T> {}
+unsafe impl<T: Send> Sync for SendPtr<T> {}
 
 impl<T: Element> Tensor<T> {
     /// The matrix product: `[m, k] @ [k, n] -> [m, n]`, or batched
@@ -45,34 +65,55 @@ impl<T: Element> Tensor<T> {
         }
         // the step between the matrices of a batch (0 for a broadcast batch)
         let (step_a, step_b) = if batched { (ta[0], tb[0]) } else { (0, 0) };
+        // Hand a product to the pool only when it is large enough for gemm
+        // to split it (its own threshold is 48 * 48 * 256 multiply-adds,
+        // lower for some kernels).
+        let pool = (m * n * k >= PARALLEL_MULTIPLY_ADDS).then(threads::pool);
+        let parallelism = match &pool {
+            Some(pool) if pool.threads() > 1 => gemm::Parallelism::Rayon(pool.threads()),
+            _ => gemm::Parallelism::None,
+        };
         let mut out: Vec<T> = Vec::with_capacity(len);
-        let c = out.as_mut_ptr();
-        for i in 0..batch {
-            let a = &self.data[self.offset() + i * step_a..];
-            let b = &other.data[other.offset() + i * step_b..];
-            // SAFETY: every operand's shape, strides and offset describe
-            // elements inside its storage (views are checked when made), so
-            // the [m, k] and [k, n] matrices lie in `a` and `b`; `c` is
-            // fresh, and with beta = 0 gemm writes every element of C
-            // without reading it.
-            unsafe {
-                T::gemm(
-                    m,
-                    k,
-                    n,
-                    T::one(),
-                    a.as_ptr(),
-                    rsa,
-                    csa,
-                    b.as_ptr(),
-                    rsb,
-                    csb,
-                    T::zero(),
-                    c.add(i * m * n),
-                    n as isize,
-                    1,
-                );
+        let c = SendPtr(out.as_mut_ptr());
+        let product = || {
+            for i in 0..batch {
+                let a = &self.data[self.offset() + i * step_a..];
+                let b = &other.data[other.offset() + i * step_b..];
+                // SAFETY: every operand's shape, strides and offset
+                // describe elements inside its storage (views are checked
+                // when made), so the [m, k] and [k, n] matrices lie in `a`
+                // and `b`; `c` is fresh, with room for `batch` [m, n]
+                // matrices, and with `read_dst` false gemm writes every
+                // element of C without reading it. gemm's kernels are for
+                // f32 and f64, the only `Element`s.
+                unsafe {
+                    gemm::gemm(
+                        m,
+                        n,
+                        k,
+                        c.get().add(i * m * n),
+                        1,
+                        n as isize,
+                        false,
+                        a.as_ptr(),
+                        csa,
+                        rsa,
+                        b.as_ptr(),
+                        csb,
+                        rsb,
+                        T::zero(),
+                        T::one(),
+                        false,
+                        false,
+                        false,
+                        parallelism,
+                    );
+                }
             }
+        };
+        match pool {
+            Some(pool) if pool.threads() > 1 => pool.run(product),
+            _ => product(),
         }
         // SAFETY: every one of the `len` elements was written above.
         unsafe { out.set_len(len) };

@@ -7,6 +7,9 @@
 //!
 //! Kernels write into spare capacity rather than `collect()`: `collect` is
 //! a separate function that would not inherit the AVX2 target feature.
+//! Large kernels are split among the crate's threads (see `threads`).
+
+use crate::threads;
 
 /// Runs `kernel`, compiled with AVX2 and FMA enabled when the CPU has them.
 /// `kernel` must be `#[inline(always)]` code for the feature to reach it.
@@ -27,68 +30,94 @@ fn with_avx2<R>(kernel: impl FnOnce() -> R) -> R {
     kernel()
 }
 
-/// `f` applied to every element.
+/// Whole cache lines (16 `f32`): no two threads write one.
+const LINE: usize = 16;
+
+/// `f` applied to every element; large slices are shared among the threads.
 #[inline(always)]
-pub(crate) fn map<T: Copy, F: Fn(T) -> T>(src: &[T], f: F) -> Vec<T> {
-    dispatch(
-        #[inline(always)]
-        || {
-            let mut out = Vec::with_capacity(src.len());
-            for (d, &x) in out.spare_capacity_mut().iter_mut().zip(src) {
-                d.write(f(x));
-            }
-            // SAFETY: the loop initialised all `src.len()` elements.
-            unsafe { out.set_len(src.len()) };
-            out
+pub(crate) fn map<T: Copy + Send + Sync, F: Fn(T) -> T + Sync>(src: &[T], f: F) -> Vec<T> {
+    let mut out = Vec::with_capacity(src.len());
+    threads::for_chunks(
+        &mut out.spare_capacity_mut()[..src.len()],
+        LINE,
+        |start, dst| {
+            dispatch(
+                #[inline(always)]
+                || {
+                    for (d, &x) in dst.iter_mut().zip(&src[start..]) {
+                        d.write(f(x));
+                    }
+                },
+            )
         },
-    )
+    );
+    // SAFETY: the chunks cover all `src.len()` elements, and each wrote its own.
+    unsafe { out.set_len(src.len()) };
+    out
 }
 
 /// `f` applied to pairs of elements of two slices of the same length.
 #[inline(always)]
-pub(crate) fn zip<T: Copy, F: Fn(T, T) -> T>(a: &[T], b: &[T], f: F) -> Vec<T> {
+pub(crate) fn zip<T: Copy + Send + Sync, F: Fn(T, T) -> T + Sync>(
+    a: &[T],
+    b: &[T],
+    f: F,
+) -> Vec<T> {
     let n = a.len().min(b.len());
-    dispatch(
-        #[inline(always)]
-        || {
-            let mut out = Vec::with_capacity(n);
-            for ((d, &x), &y) in out.spare_capacity_mut().iter_mut().zip(a).zip(b) {
-                d.write(f(x, y));
-            }
-            // SAFETY: the loop initialised all `n` elements.
-            unsafe { out.set_len(n) };
-            out
-        },
-    )
+    let mut out = Vec::with_capacity(n);
+    threads::for_chunks(&mut out.spare_capacity_mut()[..n], LINE, |start, dst| {
+        dispatch(
+            #[inline(always)]
+            || {
+                for ((d, &x), &y) in dst.iter_mut().zip(&a[start..]).zip(&b[start..]) {
+                    d.write(f(x, y));
+                }
+            },
+        )
+    });
+    // SAFETY: the chunks cover all `n` elements, and each wrote its own.
+    unsafe { out.set_len(n) };
+    out
 }
 
 /// `f(a[i, j], row[j])` for `a` seen as rows of `row.len()` elements.
 /// Panics unless `row` is non-empty and `a.len()` a multiple of its length:
 /// the unsafe `set_len` below relies on the rows covering all of `a`.
 #[inline(always)]
-pub(crate) fn rows<T: Copy, F: Fn(T, T) -> T>(a: &[T], row: &[T], f: F) -> Vec<T> {
+pub(crate) fn rows<T: Copy + Send + Sync, F: Fn(T, T) -> T + Sync>(
+    a: &[T],
+    row: &[T],
+    f: F,
+) -> Vec<T> {
     assert!(
         !row.is_empty() && a.len() % row.len() == 0,
         "simd::rows: {} elements are not whole rows of {}",
         a.len(),
         row.len()
     );
-    dispatch(
-        #[inline(always)]
-        || {
-            let mut out = Vec::with_capacity(a.len());
-            let dst = out.spare_capacity_mut().chunks_exact_mut(row.len());
-            for (d_row, a_row) in dst.zip(a.chunks_exact(row.len())) {
-                for ((d, &x), &y) in d_row.iter_mut().zip(a_row).zip(row) {
-                    d.write(f(x, y));
-                }
-            }
-            // SAFETY: `a.len()` is a multiple of `row.len()` (asserted
-            // above), so the rows cover, and wrote, every element.
-            unsafe { out.set_len(a.len()) };
-            out
+    let mut out = Vec::with_capacity(a.len());
+    // chunks of whole rows
+    threads::for_chunks(
+        &mut out.spare_capacity_mut()[..a.len()],
+        row.len(),
+        |start, dst| {
+            dispatch(
+                #[inline(always)]
+                || {
+                    let src = a[start..].chunks_exact(row.len());
+                    for (d_row, a_row) in dst.chunks_exact_mut(row.len()).zip(src) {
+                        for ((d, &x), &y) in d_row.iter_mut().zip(a_row).zip(row) {
+                            d.write(f(x, y));
+                        }
+                    }
+                },
+            )
         },
-    )
+    );
+    // SAFETY: `a.len()` is a multiple of `row.len()` (asserted above) and
+    // every chunk is whole rows, so the rows cover, and wrote, every element.
+    unsafe { out.set_len(a.len()) };
+    out
 }
 
 #[cfg(test)]
