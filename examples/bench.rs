@@ -1,14 +1,21 @@
-//! Times one training operation on a tanh MLP and prints its median, the
-//! harness behind docs/benchmarks.md.
+//! Times one training operation on a small network and prints its median,
+//! the harness behind docs/benchmarks.md.
 //!
 //! ```text
 //! cargo run --release --example bench -- --workload mid --what hvp --iters 200 --threads 1
 //! ```
 //!
-//! Workloads (float32, tanh between layers, fixed seeded data):
-//! - `tiny`:  2-32-32-1, batch 64, MSE loss against random targets;
-//! - `mid`:   64-256-256-10, batch 128, cross-entropy;
-//! - `mnist`: 784-512-512-10, batch 256, cross-entropy.
+//! Workloads (float32, fixed seeded data, PyTorch's initialisation; the
+//! same as `bench_common.py`, `bench_torch.py` and `bench_jax.py` of the
+//! side-by-side harness):
+//! - `tiny`:  tanh MLP 2-32-32-1, batch 64, MSE loss against random targets;
+//! - `mid`:   tanh MLP 64-256-256-10, batch 128, cross-entropy;
+//! - `mnist`: tanh MLP 784-512-512-10, batch 256, cross-entropy;
+//! - `cnn`:   x [128, 1, 8, 8]; conv3x3(1->16, pad 1) tanh conv3x3(16->32,
+//!   pad 1) tanh avgpool2 flatten(512) linear(512->10); cross-entropy;
+//! - `lenet`: x [64, 1, 28, 28]; conv5x5(1->6) tanh maxpool2 conv5x5(6->16)
+//!   tanh maxpool2 flatten(256) linear(256->120) tanh linear(120->84) tanh
+//!   linear(84->10); cross-entropy.
 //!
 //! Operations, each what a user runs through `curvature::nn` and
 //! `curvature::optim`:
@@ -30,8 +37,13 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use clap::{Parser, ValueEnum};
-use curvature::autograd::{functional, seeded_rng, Parameters, Tape, Tensor, Var};
-use curvature::nn::{cross_entropy, mse_loss, Activation, Mlp, Module};
+use curvature::autograd::{
+    functional, seeded_rng, ConvOptions, Parameters, SeededRng, Tape, Tensor, Var,
+};
+use curvature::nn::{
+    cross_entropy, mse_loss, AvgPool2d, Conv2d, Flatten, Linear, MaxPool2d, Module, Sequential,
+    Tanh,
+};
 use curvature::optim::{AdaHessian, AdaHessianConfig, Adam, AdamConfig, Optimizer};
 use rand::RngExt;
 
@@ -43,22 +55,83 @@ enum Workload {
     Mid,
     /// 784-512-512-10, batch 256, cross-entropy.
     Mnist,
+    /// A two-conv net on [128, 1, 8, 8] inputs, cross-entropy.
+    Cnn,
+    /// LeNet-5 on [64, 1, 28, 28] inputs, cross-entropy.
+    Lenet,
 }
 
 impl Workload {
-    fn sizes(self) -> &'static [usize] {
+    /// The MLP's layer sizes (`None` for the conv nets).
+    fn sizes(self) -> Option<&'static [usize]> {
         match self {
-            Workload::Tiny => &[2, 32, 32, 1],
-            Workload::Mid => &[64, 256, 256, 10],
-            Workload::Mnist => &[784, 512, 512, 10],
+            Workload::Tiny => Some(&[2, 32, 32, 1]),
+            Workload::Mid => Some(&[64, 256, 256, 10]),
+            Workload::Mnist => Some(&[784, 512, 512, 10]),
+            Workload::Cnn | Workload::Lenet => None,
         }
     }
 
     fn batch(self) -> usize {
         match self {
-            Workload::Tiny => 64,
-            Workload::Mid => 128,
+            Workload::Tiny | Workload::Lenet => 64,
+            Workload::Mid | Workload::Cnn => 128,
             Workload::Mnist => 256,
+        }
+    }
+
+    /// The shape of one input (without the batch dimension).
+    fn input(self) -> Vec<usize> {
+        match self {
+            Workload::Cnn => vec![1, 8, 8],
+            Workload::Lenet => vec![1, 28, 28],
+            _ => vec![self.sizes().expect("an MLP workload")[0]],
+        }
+    }
+
+    /// The network, initialised from seed 0.
+    fn model(self) -> Sequential<f32> {
+        let mut rng = seeded_rng(0);
+        let conv = |i, o, k, pad, rng: &mut SeededRng| {
+            let options = ConvOptions {
+                padding: (pad, pad),
+                ..ConvOptions::default()
+            };
+            Conv2d::new(i, o, (k, k), options, rng).expect("a valid convolution")
+        };
+        match self {
+            Workload::Cnn => Sequential::new()
+                .add(conv(1, 16, 3, 1, &mut rng))
+                .add(Tanh)
+                .add(conv(16, 32, 3, 1, &mut rng))
+                .add(Tanh)
+                .add(AvgPool2d::new((2, 2)))
+                .add(Flatten::default())
+                .add(Linear::new(512, 10, &mut rng)),
+            Workload::Lenet => Sequential::new()
+                .add(conv(1, 6, 5, 0, &mut rng))
+                .add(Tanh)
+                .add(MaxPool2d::new((2, 2)))
+                .add(conv(6, 16, 5, 0, &mut rng))
+                .add(Tanh)
+                .add(MaxPool2d::new((2, 2)))
+                .add(Flatten::default())
+                .add(Linear::new(256, 120, &mut rng))
+                .add(Tanh)
+                .add(Linear::new(120, 84, &mut rng))
+                .add(Tanh)
+                .add(Linear::new(84, 10, &mut rng)),
+            _ => {
+                let sizes = self.sizes().expect("an MLP workload");
+                let mut model = Sequential::new();
+                for (i, pair) in sizes.windows(2).enumerate() {
+                    if i > 0 {
+                        model.push(Tanh);
+                    }
+                    model.push(Linear::new(pair[0], pair[1], &mut rng));
+                }
+                model
+            }
         }
     }
 }
@@ -100,7 +173,7 @@ struct Args {
 
 /// The model, its data and the direction of the Hessian-vector product.
 struct Problem {
-    mlp: Mlp<f32>,
+    model: Sequential<f32>,
     x: Tensor<f32>,
     /// Class labels (classification) or regression targets.
     target: Target,
@@ -114,28 +187,36 @@ enum Target {
 
 impl Problem {
     fn new(workload: Workload) -> Self {
-        let sizes = workload.sizes();
-        let batch = workload.batch();
-        let mlp = Mlp::<f32>::new(sizes, Activation::Tanh, 0);
+        let model = workload.model();
         let mut rng = seeded_rng(1);
-        let x = Tensor::randn(&[batch, sizes[0]], 0.0, 1.0, &mut rng);
-        let outputs = *sizes.last().expect("an MLP has an output size");
+        let mut shape = vec![workload.batch()];
+        shape.extend(workload.input());
+        let x = Tensor::randn(&shape, 0.0, 1.0, &mut rng);
         let target = if workload == Workload::Tiny {
-            Target::Values(Tensor::randn(&[batch, outputs], 0.0, 1.0, &mut rng))
+            Target::Values(Tensor::randn(&[workload.batch(), 1], 0.0, 1.0, &mut rng))
         } else {
-            Target::Labels((0..batch).map(|_| rng.random_range(0..outputs)).collect())
+            Target::Labels(
+                (0..workload.batch())
+                    .map(|_| rng.random_range(0..10))
+                    .collect(),
+            )
         };
-        let v = mlp
+        let v = model
             .parameters()
             .iter()
             .map(|p| Tensor::randn(p.shape(), 0.0, 1.0, &mut rng))
             .collect();
-        Self { mlp, x, target, v }
+        Self {
+            model,
+            x,
+            target,
+            v,
+        }
     }
 
-    /// The loss of `model` (this problem's MLP or an optimizer's copy of
-    /// it) with parameters `p` bound on `tape`.
-    fn loss(&self, model: &Mlp<f32>, tape: &Tape<f32>, p: &[Var<f32>]) -> Var<f32> {
+    /// The loss of `model` (this problem's network or an optimizer's copy
+    /// of it) with parameters `p` bound on `tape`.
+    fn loss(&self, model: &Sequential<f32>, tape: &Tape<f32>, p: &[Var<f32>]) -> Var<f32> {
         let out = model.forward(p, &tape.constant(&self.x));
         match &self.target {
             Target::Labels(labels) => cross_entropy(&out, labels),
@@ -148,22 +229,22 @@ impl Problem {
 enum Operation<'a> {
     Grad(&'a Problem, Vec<Tensor<f32>>),
     Hvp(&'a Problem, Vec<Tensor<f32>>),
-    Adam(&'a Problem, Mlp<f32>, Adam<f32>),
-    AdaHessian(&'a Problem, Mlp<f32>, AdaHessian<f32>),
+    Adam(&'a Problem, Sequential<f32>, Adam<f32>),
+    AdaHessian(&'a Problem, Sequential<f32>, AdaHessian<f32>),
 }
 
 impl<'a> Operation<'a> {
-    fn new(what: What, problem: &'a Problem) -> Self {
-        let theta: Vec<Tensor<f32>> = problem.mlp.parameters().into_iter().cloned().collect();
+    fn new(what: What, workload: Workload, problem: &'a Problem) -> Self {
+        let theta: Vec<Tensor<f32>> = problem.model.parameters().into_iter().cloned().collect();
         match what {
             What::Grad => Operation::Grad(problem, theta),
             What::Hvp => Operation::Hvp(problem, theta),
             What::Adam => {
                 let adam = Adam::new(AdamConfig::default()).expect("Adam's defaults are valid");
-                Operation::Adam(problem, problem.mlp.clone(), adam)
+                Operation::Adam(problem, workload.model(), adam)
             }
             What::Adahessian => {
-                let model = problem.mlp.clone();
+                let model = workload.model();
                 let opt = AdaHessian::new(&model, AdaHessianConfig::default())
                     .expect("AdaHessian's defaults are valid");
                 Operation::AdaHessian(problem, model, opt)
@@ -176,12 +257,12 @@ impl<'a> Operation<'a> {
     fn run(&mut self) -> f32 {
         match self {
             Operation::Grad(pb, theta) => {
-                let f = |tape: &Tape<f32>, p: &[Var<f32>]| pb.loss(&pb.mlp, tape, p);
+                let f = |tape: &Tape<f32>, p: &[Var<f32>]| pb.loss(&pb.model, tape, p);
                 let g = functional::grad(f, theta);
                 g[0].as_slice()[0]
             }
             Operation::Hvp(pb, theta) => {
-                let f = |tape: &Tape<f32>, p: &[Var<f32>]| pb.loss(&pb.mlp, tape, p);
+                let f = |tape: &Tape<f32>, p: &[Var<f32>]| pb.loss(&pb.model, tape, p);
                 let hv = functional::hvp(f, theta, &pb.v);
                 hv[0].as_slice()[0]
             }
@@ -224,7 +305,7 @@ fn main() {
     }
 
     let problem = Problem::new(args.workload);
-    let mut op = Operation::new(args.what, &problem);
+    let mut op = Operation::new(args.what, args.workload, &problem);
     let setup_rss = peak_rss_kib();
 
     let warmup = args.warmup.unwrap_or((args.iters / 10).max(3));
@@ -240,12 +321,12 @@ fn main() {
     }
     times_ms.sort_by(f64::total_cmp);
 
-    let sizes = args.workload.sizes();
     println!(
-        "workload={:?} sizes={sizes:?} batch={} params={} what={:?} threads={} warmup={warmup} iters={}",
+        "workload={:?} input={:?} batch={} params={} what={:?} threads={} warmup={warmup} iters={}",
         args.workload,
+        args.workload.input(),
         args.workload.batch(),
-        problem.mlp.parameter_count(),
+        problem.model.parameter_count(),
         args.what,
         args.threads,
         args.iters

@@ -92,44 +92,35 @@ impl Window2d {
     }
 }
 
-/// Visits the taps of every window in `unfold2d`'s column order (image,
-/// channel, kernel row, kernel column, window row, window column), giving
-/// each tap's index in the `[n, c, h, w]` image, or `None` in the padding.
-/// `unfold2d` reads the image in this order; `fold2d` adds back to it.
-fn for_each_tap(
-    (n, c, h, w): (usize, usize, usize, usize),
-    window: Window2d,
-    (oh, ow): (usize, usize),
-    mut f: impl FnMut(Option<usize>),
-) {
+/// A tap in the padding.
+const PAD: u32 = u32::MAX;
+
+/// Where each tap of one image plane's windows reads, in `unfold2d`'s
+/// column order (kernel row, kernel column, window row, window column):
+/// its index in the `[h, w]` plane, or [`PAD`]. The same for every plane of
+/// every image, so it is made once per call: `unfold2d` gathers through
+/// it, `fold2d` scatters back through it, each a tight loop over the taps.
+fn tap_map((h, w): (usize, usize), window: Window2d, (oh, ow): (usize, usize)) -> Vec<u32> {
+    assert!(
+        h * w < PAD as usize,
+        "unfold2d: an image plane of {h}x{w} is too large"
+    );
     let (kh, kw) = window.kernel;
-    for plane in 0..n * c {
-        for ki in 0..kh {
-            for kj in 0..kw {
-                for oi in 0..oh {
-                    let row = Window2d::source(
-                        oi,
-                        ki,
-                        window.stride.0,
-                        window.dilation.0,
-                        window.padding.0,
-                        h,
-                    );
-                    for oj in 0..ow {
-                        let col = Window2d::source(
-                            oj,
-                            kj,
-                            window.stride.1,
-                            window.dilation.1,
-                            window.padding.1,
-                            w,
-                        );
-                        f(row.zip(col).map(|(r, q)| (plane * h + r) * w + q));
-                    }
+    let mut taps = Vec::with_capacity(kh * kw * oh * ow);
+    for ki in 0..kh {
+        for kj in 0..kw {
+            for oi in 0..oh {
+                let (sh, dh, ph) = (window.stride.0, window.dilation.0, window.padding.0);
+                let row = Window2d::source(oi, ki, sh, dh, ph, h);
+                for oj in 0..ow {
+                    let (sw, dw, pw) = (window.stride.1, window.dilation.1, window.padding.1);
+                    let col = Window2d::source(oj, kj, sw, dw, pw, w);
+                    taps.push(row.zip(col).map_or(PAD, |(r, q)| (r * w + q) as u32));
                 }
             }
         }
     }
+    taps
 }
 
 /// `[n, c, h, w]` of a 4-D shape, panicking with the op's name otherwise.
@@ -164,10 +155,19 @@ impl<T: Element> Tensor<T> {
         let l = oh * ow;
         let x = self.contiguous();
         let src = x.as_slice();
-        let mut out = Vec::with_capacity(n * c * kh * kw * l);
-        for_each_tap((n, c, h, w), window, (oh, ow), |pixel| {
-            out.push(pixel.map_or(pad_value, |i| src[i]));
-        });
+        let taps = tap_map((h, w), window, (oh, ow));
+        // taps in the padding keep the pad value: PAD is out of every plane
+        let mut out = vec![pad_value; n * c * taps.len()];
+        if h * w > 0 {
+            let columns = out.chunks_exact_mut(taps.len());
+            for (dst, plane) in columns.zip(src.chunks_exact(h * w)) {
+                for (d, &i) in dst.iter_mut().zip(&taps) {
+                    if let Some(&v) = plane.get(i as usize) {
+                        *d = v;
+                    }
+                }
+            }
+        }
         Tensor::from_parts(out, shape_of(&[n, c * kh * kw, l]))
     }
 
@@ -199,13 +199,18 @@ impl<T: Element> Tensor<T> {
         let x = self.contiguous();
         let src = x.as_slice();
         let mut out = vec![T::zero(); n * c * h * w];
-        let mut columns = src.iter();
-        for_each_tap((n, c, h, w), window, (oh, ow), |pixel| {
-            let value = *columns.next().expect("one value per tap");
-            if let Some(i) = pixel {
-                out[i] += value;
+        let taps = tap_map((h, w), window, (oh, ow));
+        if h * w > 0 {
+            let planes = out.chunks_exact_mut(h * w);
+            for (plane, columns) in planes.zip(src.chunks_exact(taps.len())) {
+                for (&i, &v) in taps.iter().zip(columns) {
+                    // PAD is out of every plane: padding taps are dropped
+                    if let Some(d) = plane.get_mut(i as usize) {
+                        *d += v;
+                    }
+                }
             }
-        });
+        }
         Tensor::from_parts(out, shape_of(&[n, c, h, w]))
     }
 }
@@ -213,6 +218,64 @@ impl<T: Element> Tensor<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// unfold by its definition, one tap at a time.
+    fn unfold_by_taps(x: &Tensor<f64>, g: Window2d, pad_value: f64) -> Vec<f64> {
+        let (n, c, h, w) = nchw("test", x.shape());
+        let (oh, ow) = g.output_size((h, w)).unwrap();
+        let mut out = Vec::new();
+        for plane in 0..n * c {
+            for ki in 0..g.kernel.0 {
+                for kj in 0..g.kernel.1 {
+                    for oi in 0..oh {
+                        for oj in 0..ow {
+                            let r =
+                                Window2d::source(oi, ki, g.stride.0, g.dilation.0, g.padding.0, h);
+                            let q =
+                                Window2d::source(oj, kj, g.stride.1, g.dilation.1, g.padding.1, w);
+                            out.push(match (r, q) {
+                                (Some(r), Some(q)) => x.as_slice()[(plane * h + r) * w + q],
+                                _ => pad_value,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn unfold_reads_every_tap_of_every_window() {
+        let mut rng = crate::seeded_rng(5);
+        for kernel in [(1, 1), (2, 3), (3, 3), (5, 2)] {
+            for stride in [(1, 1), (2, 1), (1, 3), (2, 2)] {
+                for padding in [(0, 0), (1, 2), (2, 1), (4, 4)] {
+                    for dilation in [(1, 1), (2, 1), (1, 2)] {
+                        let g = Window2d {
+                            kernel,
+                            stride,
+                            padding,
+                            dilation,
+                        };
+                        let x = Tensor::<f64>::randn(&[2, 2, 5, 7], 0.0, 1.0, &mut rng);
+                        if g.output_size((5, 7)).is_err() {
+                            continue;
+                        }
+                        let cols = x.unfold2d(g, -9.0);
+                        assert_eq!(cols.to_vec(), unfold_by_taps(&x, g, -9.0), "{g:?}");
+                        // and fold adds every column entry back to its tap:
+                        // <unfold(x), y> = <x, fold(y)> with zero padding
+                        let y = Tensor::randn(cols.shape(), 0.0, 1.0, &mut rng);
+                        let zero_pad = Tensor::from_vec(unfold_by_taps(&x, g, 0.0), cols.shape());
+                        let lhs: f64 = zero_pad.mul(&y).sum().item();
+                        let rhs: f64 = x.mul(&y.fold2d((5, 7), g)).sum().item();
+                        assert!((lhs - rhs).abs() < 1e-10, "{g:?}: {lhs} vs {rhs}");
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn fold_is_the_adjoint_of_unfold() {
