@@ -39,6 +39,7 @@
 mod adahessian;
 mod adam;
 mod adamw;
+mod driver;
 mod error;
 mod objective;
 mod optimizer;
@@ -50,6 +51,7 @@ mod validate;
 pub use adahessian::{AdaHessian, AdaHessianConfig, Averaging, Estimate};
 pub use adam::{Adam, AdamConfig};
 pub use adamw::{AdamW, AdamWConfig};
+pub use driver::{Commit, HutchinsonDraws, Needs, Step, Work};
 pub use error::OptimError;
 pub use objective::{ClosureObjective, Objective};
 pub use optimizer::{FirstOrderOptimizer, Optimizer};
