@@ -41,6 +41,7 @@ mod adam;
 mod adamw;
 mod driver;
 mod error;
+mod lbfgs;
 mod objective;
 mod optimizer;
 mod schedule;
@@ -53,6 +54,7 @@ pub use adam::{Adam, AdamConfig};
 pub use adamw::{AdamW, AdamWConfig};
 pub use driver::{Commit, HutchinsonDraws, Needs, Step, Work};
 pub use error::OptimError;
+pub use lbfgs::{Lbfgs, LbfgsConfig, LineSearch};
 pub use objective::{ClosureObjective, Objective};
 pub use optimizer::{FirstOrderOptimizer, Optimizer};
 pub use schedule::{

@@ -9,3 +9,4 @@ mod adahessian;
 mod boxed;
 mod convergence;
 mod first_order;
+mod lbfgs;
