@@ -42,6 +42,7 @@ mod adamw;
 mod driver;
 mod error;
 mod lbfgs;
+mod newton_cg;
 mod objective;
 mod optimizer;
 mod schedule;
@@ -55,6 +56,7 @@ pub use adamw::{AdamW, AdamWConfig};
 pub use driver::{Commit, HutchinsonDraws, Needs, Step, Work};
 pub use error::OptimError;
 pub use lbfgs::{Lbfgs, LbfgsConfig, LineSearch};
+pub use newton_cg::{NewtonCg, NewtonCgConfig};
 pub use objective::{ClosureObjective, Objective};
 pub use optimizer::{FirstOrderOptimizer, Optimizer};
 pub use schedule::{

@@ -10,3 +10,4 @@ mod boxed;
 mod convergence;
 mod first_order;
 mod lbfgs;
+mod newton_cg;
