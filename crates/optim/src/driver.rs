@@ -40,6 +40,30 @@ pub struct HutchinsonDraws {
     pub seed: u64,
 }
 
+impl HutchinsonDraws {
+    /// `n_samples` draws at step `t` of a run seeded with `seed`: the
+    /// generator's seed is `seed ^ splitmix64(t)`, a function of `(seed,
+    /// t)` only, so a resumed run draws what the uninterrupted one would
+    /// have. AdaHessian and Sophia-H draw this way; a test can rebuild the
+    /// `z` of a step with `Tensor::rademacher(shape, &mut
+    /// seeded_rng(HutchinsonDraws::at_step(seed, t, n).seed))`, one
+    /// tensor per parameter in order.
+    pub fn at_step(seed: u64, t: u64, n_samples: usize) -> Self {
+        Self {
+            n_samples,
+            seed: seed ^ splitmix64(t),
+        }
+    }
+}
+
+/// SplitMix64's output function: spreads consecutive steps over the seed space.
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 /// The work a step (or a run) cost, in the units that compare methods:
 /// forward evaluations of the loss, gradients, and Hessian-vector (or
 /// Gauss-Newton-vector) products.

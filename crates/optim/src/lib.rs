@@ -47,6 +47,7 @@ mod objective;
 mod optimizer;
 mod schedule;
 mod sgd;
+mod sophia;
 mod state;
 mod validate;
 
@@ -63,4 +64,5 @@ pub use schedule::{
     Constant, CosineAnnealing, LinearWarmup, LrSchedule, MultiStepDecay, StepDecay,
 };
 pub use sgd::{Sgd, SgdConfig};
+pub use sophia::{SophiaH, SophiaHConfig};
 pub use state::OptimizerState;

@@ -168,14 +168,6 @@ fn update_elements<T: Element>(
     }
 }
 
-/// SplitMix64's output function: spreads consecutive steps over the seed space.
-fn splitmix64(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 /// The method and its hyperparameters, for logs: `adahessian (lr 0.15,
 /// betas (0.9, 0.999), eps 1e-4, weight decay 0, hessian power 1, update
 /// each 1, 1 sample per estimate)`.
@@ -214,10 +206,9 @@ impl<T: Element> Optimizer<T> for AdaHessian<T> {
         let t = self.step + 1;
         // The draws of step t are a function of (seed, t) only, so a
         // resumed run draws what the uninterrupted one would have.
-        let hutchinson = self.refreshes_at(t).then(|| HutchinsonDraws {
-            n_samples: self.config.n_samples,
-            seed: self.config.seed ^ splitmix64(t),
-        });
+        let hutchinson = self
+            .refreshes_at(t)
+            .then(|| HutchinsonDraws::at_step(self.config.seed, t, self.config.n_samples));
         Ok(Needs {
             hutchinson,
             ..Needs::default()

@@ -11,3 +11,4 @@ mod convergence;
 mod first_order;
 mod lbfgs;
 mod newton_cg;
+mod sophia;
