@@ -1,7 +1,8 @@
 //! Every optimizer on the same dataset, model initialisation, batches and
 //! seed: how many steps (and epochs) each needs to bring the training loss
-//! under a target, its final test metric and its time per step, with all
-//! the training-loss curves in one SVG.
+//! under a target, its final test metric, its time per step and the work
+//! of its whole run (loss evaluations and Hessian-vector products), with
+//! all the training-loss curves in one SVG.
 //!
 //! ```text
 //! cargo run --release --example compare -- --dataset spirals
@@ -24,8 +25,8 @@ use support::optimizers::{self, Hyperparameters, OptimizerKind};
 use support::plot::{self, Series};
 use support::{BoxError, Seeds};
 
-/// Compare SGD, Adam, AdamW and AdaHessian (each at its default learning
-/// rate) on one dataset.
+/// Compare SGD, Adam, AdamW, AdaHessian, Sophia-H, Newton-CG and L-BFGS
+/// (each at its default learning rate) on one dataset.
 #[derive(Parser, Debug, Clone)]
 #[command(name = "compare", version, allow_negative_numbers = true)]
 pub struct Args {
@@ -84,6 +85,10 @@ pub struct Row {
     pub final_train_loss: f64,
     pub final_test_metric: f64,
     pub median_step_ms: f64,
+    /// Loss evaluations over the whole run (line-search trials included).
+    pub loss_evaluations: u64,
+    /// Hessian-vector products over the whole run.
+    pub hessian_vector_products: u64,
     pub history: History,
 }
 
@@ -166,6 +171,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Vec<Row>, BoxError> {
         let seconds_to_target =
             steps_to_target.map(|s| history.step_seconds[..s as usize].iter().sum());
         let last = history.last();
+        let work = optimizer.work();
         rows.push(Row {
             optimizer: kind,
             steps_to_target,
@@ -174,6 +180,8 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Vec<Row>, BoxError> {
             final_train_loss: last.train_loss,
             final_test_metric: last.test_metric,
             median_step_ms: 1e3 * support::median(&history.step_seconds),
+            loss_evaluations: work.loss_evaluations,
+            hessian_vector_products: work.hessian_vector_products,
             history,
         });
     }
@@ -194,13 +202,13 @@ fn print_table(
     let never = || "never".to_string();
     writeln!(
         out,
-        "| optimizer | steps to {target} | epochs to {target} | time to {target} | final train loss | test {metric} | ms/step (median) |"
+        "| optimizer | steps to {target} | epochs to {target} | time to {target} | final train loss | test {metric} | ms/step (median) | loss evaluations | HVPs |"
     )?;
-    writeln!(out, "|---|---:|---:|---:|---:|---:|---:|")?;
+    writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")?;
     for r in rows {
         writeln!(
             out,
-            "| {} | {} | {} | {} | {:.4} | {} | {:.3} |",
+            "| {} | {} | {} | {} | {:.4} | {} | {:.3} | {} | {} |",
             r.optimizer,
             r.steps_to_target.map_or_else(never, |s| s.to_string()),
             r.epochs_to_target.map_or_else(never, |e| format!("{e:.1}")),
@@ -208,7 +216,9 @@ fn print_table(
                 .map_or_else(never, |s| format!("{s:.3} s")),
             r.final_train_loss,
             fit::format_metric(train, r.final_test_metric),
-            r.median_step_ms
+            r.median_step_ms,
+            r.loss_evaluations,
+            r.hessian_vector_products
         )?;
     }
     Ok(())

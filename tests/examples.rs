@@ -333,8 +333,16 @@ fn compare_runs_every_optimizer_and_prints_the_table() {
     let mut log = Vec::new();
     let rows = compare::run(&args, &mut log).expect("compare runs");
     let log = String::from_utf8(log).unwrap();
-    assert_eq!(rows.len(), 4);
-    for name in ["sgd", "adam", "adamw", "adahessian"] {
+    assert_eq!(rows.len(), 7);
+    for name in [
+        "sgd",
+        "adam",
+        "adamw",
+        "adahessian",
+        "sophia-h",
+        "newton-cg",
+        "lbfgs",
+    ] {
         assert!(
             log.contains(&format!("| {name} |")),
             "{name} missing:\n{log}"
@@ -342,6 +350,17 @@ fn compare_runs_every_optimizer_and_prints_the_table() {
     }
     assert!(log.contains("steps to 0.5"), "{log}");
     assert!(rows.iter().all(|r| r.median_step_ms > 0.0));
+    for r in &rows {
+        let second_order = matches!(r.optimizer.name(), "adahessian" | "sophia-h" | "newton-cg");
+        assert_eq!(
+            r.hessian_vector_products > 0,
+            second_order,
+            "{}: {} HVPs\n{log}",
+            r.optimizer,
+            r.hessian_vector_products
+        );
+        assert!(r.loss_evaluations >= r.history.step_seconds.len() as u64);
+    }
     assert!(
         rows.iter().any(|r| r.steps_to_target.is_some()),
         "someone reaches 0.5 on moons in 3 epochs:\n{log}"
@@ -386,7 +405,7 @@ fn rosenbrock_runs_every_optimizer_from_the_same_start() {
     let mut log = Vec::new();
     let runs = rosenbrock::run(&args, &mut log).expect("rosenbrock runs");
     let log = String::from_utf8(log).unwrap();
-    assert_eq!(runs.len(), 4);
+    assert_eq!(runs.len(), 7);
     let start = rosenbrock::rosenbrock(rosenbrock::START.0, rosenbrock::START.1);
     for run in &runs {
         assert_eq!(run.path[0], rosenbrock::START);
