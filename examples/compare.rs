@@ -49,6 +49,10 @@ pub struct Args {
     /// Optimizers to compare, e.g. sgd,adahessian [default: all].
     #[arg(long, value_enum, ignore_case = true, value_delimiter = ',')]
     pub optimizers: Option<Vec<OptimizerKind>>,
+    /// A learning rate for one optimizer, as NAME=LR (repeatable, e.g.
+    /// `--lr adam=0.003 --lr adahessian=0.3`) [default: each one's default].
+    #[arg(long = "lr", value_parser = parse_learning_rate)]
+    pub lrs: Vec<(OptimizerKind, f64)>,
     /// Hidden layer widths, e.g. 64,64.
     #[arg(long, value_delimiter = ',')]
     pub hidden: Option<Vec<usize>>,
@@ -159,8 +163,16 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Vec<Row>, BoxError> {
     for kind in kinds {
         // The same initial weights, batches and seed for every optimizer.
         let mut model = Mlp::<f32>::try_new(&sizes, Activation::Tanh, seeds.init)?;
-        let mut optimizer =
-            optimizers::build(kind, &Hyperparameters::default(), &model, seeds.optimizer)?;
+        let hyper = Hyperparameters {
+            lr: args
+                .lrs
+                .iter()
+                .rev()
+                .find(|(k, _)| *k == kind)
+                .map(|&(_, lr)| lr),
+            ..Hyperparameters::default()
+        };
+        let mut optimizer = optimizers::build(kind, &hyper, &model, seeds.optimizer)?;
         if !args.quiet {
             writeln!(out, "running {optimizer}")?;
         }
@@ -190,6 +202,21 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Vec<Row>, BoxError> {
     draw(args, &rows, steps_per_epoch)?;
     writeln!(out, "figure: {}", figure.display())?;
     Ok(rows)
+}
+
+/// `adam=0.003` for `--lr`.
+fn parse_learning_rate(s: &str) -> Result<(OptimizerKind, f64), String> {
+    use clap::ValueEnum;
+    let (name, lr) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected NAME=LR (e.g. adam=0.003), got `{s}`"))?;
+    let kind = OptimizerKind::from_str(name.trim(), true)
+        .map_err(|_| format!("unknown optimizer `{name}` in `{s}`"))?;
+    let lr = lr
+        .trim()
+        .parse::<f64>()
+        .map_err(|_| format!("`{lr}` is not a number in `{s}`"))?;
+    Ok((kind, lr))
 }
 
 fn print_table(

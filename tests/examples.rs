@@ -370,6 +370,49 @@ fn compare_runs_every_optimizer_and_prints_the_table() {
 }
 
 #[test]
+fn compare_takes_a_learning_rate_per_optimizer() {
+    let dir = TempDir::new("compare-lr");
+    let svg = dir.arg("compare.svg");
+    let base = [
+        "--dataset",
+        "xor",
+        "--epochs",
+        "1",
+        "--quiet",
+        "--output",
+        &svg,
+    ];
+    let mut with_lr = base.to_vec();
+    with_lr.extend([
+        "--optimizers",
+        "adam,sgd",
+        "--lr",
+        "Adam=0.5",
+        "--lr",
+        "adam=0.25",
+    ]);
+    let args: compare::Args = parse("compare", &with_lr);
+    assert_eq!(
+        args.lrs,
+        [
+            (support::optimizers::OptimizerKind::Adam, 0.5),
+            (support::optimizers::OptimizerKind::Adam, 0.25)
+        ]
+    );
+    let rows = compare::run(&args, &mut Vec::new()).expect("compare runs");
+    assert_eq!(rows.len(), 2);
+    for bad in ["adam", "nosuch=1", "adam=fast"] {
+        let err = compare::Args::try_parse_from(["compare", "--lr", bad]).unwrap_err();
+        assert!(err.to_string().contains(bad), "{bad}: {err}");
+    }
+    let mut negative = base.to_vec();
+    negative.extend(["--optimizers", "adam", "--lr", "adam=-1"]);
+    let args: compare::Args = parse("compare", &negative);
+    let err = compare::run(&args, &mut Vec::new()).unwrap_err();
+    assert!(err.to_string().contains("lr = -1"), "{err}");
+}
+
+#[test]
 fn quadratic_shows_one_step_newton_only_on_the_separable_quadratic() {
     let dir = TempDir::new("quadratic");
     let svg = dir.arg("quadratic.svg");
