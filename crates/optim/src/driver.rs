@@ -9,7 +9,8 @@
 
 use std::ops::AddAssign;
 
-use curvature_autograd::{functional, seeded_rng, Element, Tape, Tensor, Var};
+use curvature_autograd::functional::{self, GaussNewton};
+use curvature_autograd::{seeded_rng, Element, Tape, Tensor, Var};
 
 use crate::optimizer::{check_finite, loss_value, parameter_name};
 use crate::{Objective, OptimError, Optimizer};
@@ -28,6 +29,12 @@ pub struct Needs {
     /// Losses (and gradients) at trial points ([`Step::evaluate`]), for a
     /// line search.
     pub evaluations: bool,
+    /// Gauss-Newton-vector products on this step's tape ([`Step::gnvp`]):
+    /// the loss is evaluated as the objective's
+    /// [`output_loss`](Objective::output_loss) of its
+    /// [`model_output`](Objective::model_output), and the step is refused
+    /// when the objective does not provide them.
+    pub gauss_newton: bool,
 }
 
 /// How many Rademacher draws a Hutchinson estimate averages, and the seed
@@ -107,6 +114,7 @@ pub struct Step<'a, T: Element> {
     needs: Needs,
     objective: &'a mut dyn Objective<T>,
     kept: Option<KeptTape<T>>,
+    gauss_newton: Option<GaussNewton<T>>,
     loss: T,
     gradient: Vec<Tensor<T>>,
     hessian_diagonal: Option<Vec<Tensor<T>>>,
@@ -165,7 +173,21 @@ impl<'a, T: Element> Step<'a, T> {
                 got: vars.len(),
             });
         }
-        let out = objective.loss(&tape, &vars);
+        let split = if needs.gauss_newton {
+            let output = objective
+                .model_output(&tape, &vars)
+                .ok_or(OptimError::NoGaussNewtonSplit)?;
+            let out = objective
+                .output_loss(&tape, &output)
+                .ok_or(OptimError::NoGaussNewtonSplit)?;
+            Some((output, out))
+        } else {
+            None
+        };
+        let out = match &split {
+            Some((_, out)) => out.clone(),
+            None => objective.loss(&tape, &vars),
+        };
         work.loss_evaluations += 1;
         let loss = loss_value(&out, number)?;
         work.gradients += 1;
@@ -193,11 +215,19 @@ impl<'a, T: Element> Step<'a, T> {
             check_finite(&*objective, &g, "gradient", number)?;
             (g, None, None)
         };
+        let gauss_newton = split.map(|(output, _)| {
+            GaussNewton::new(&tape, &vars, &output, |tape, o| {
+                objective
+                    .output_loss(tape, o)
+                    .expect("the objective gave its output loss above")
+            })
+        });
         Ok(Self {
             number,
             needs,
             objective,
             kept,
+            gauss_newton,
             loss,
             gradient,
             hessian_diagonal,
@@ -266,6 +296,37 @@ impl<'a, T: Element> Step<'a, T> {
             });
         }
         Ok(hv)
+    }
+
+    /// The Gauss-Newton-vector product `J^T H_L J v` at the step's starting
+    /// point (see `functional::gnvp`), on the step's tape. `phase` and
+    /// `iteration` name the caller in the error when it is not finite.
+    /// Panics unless [`Needs::gauss_newton`] was set.
+    pub fn gnvp(
+        &mut self,
+        v: &[Tensor<T>],
+        phase: &'static str,
+        iteration: usize,
+    ) -> Result<Vec<Tensor<T>>, OptimError> {
+        let gn = self
+            .gauss_newton
+            .as_ref()
+            .expect("Step::gnvp: the optimizer's needs did not include gauss_newton");
+        let gv = gn.product(v);
+        self.work.hessian_vector_products += 1;
+        if let Some(index) = gv.iter().position(|t| !t.all_finite()) {
+            return Err(OptimError::NonFiniteDuring {
+                what: "Gauss-Newton-vector product",
+                detail: format!(
+                    " for parameter {} (#{index})",
+                    parameter_name(&*self.objective, index)
+                ),
+                phase,
+                iteration,
+                step: self.number,
+            });
+        }
+        Ok(gv)
     }
 
     /// The loss at `point` (one tensor per parameter, shaped as the
@@ -365,6 +426,7 @@ impl<'a, T: Element> Step<'a, T> {
     /// products are no longer available afterwards.
     pub fn commit(&mut self) -> Commit<'_, T> {
         self.kept = None;
+        self.gauss_newton = None;
         Commit {
             objective: &mut *self.objective,
             gradient: &self.gradient,

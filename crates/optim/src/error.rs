@@ -107,6 +107,13 @@ pub enum OptimError {
         /// Why it cannot apply.
         reason: String,
     },
+    /// Gauss-Newton products were asked for, but the objective does not
+    /// split into a model and a loss of its output.
+    #[error(
+        "Gauss-Newton products need the loss split into a model and a loss of its output \
+         (GaussNewtonObjective); this objective does not provide it"
+    )]
+    NoGaussNewtonSplit,
     /// A saved state that does not fit this optimizer.
     #[error("cannot load optimizer state: {0}")]
     State(String),

@@ -58,7 +58,7 @@ pub use driver::{Commit, HutchinsonDraws, Needs, Step, Work};
 pub use error::OptimError;
 pub use lbfgs::{Lbfgs, LbfgsConfig, LineSearch};
 pub use newton_cg::{NewtonCg, NewtonCgConfig};
-pub use objective::{ClosureObjective, Objective};
+pub use objective::{ClosureObjective, GaussNewtonObjective, Objective};
 pub use optimizer::{FirstOrderOptimizer, Optimizer};
 pub use schedule::{
     Constant, CosineAnnealing, LinearWarmup, LrSchedule, MultiStepDecay, StepDecay,

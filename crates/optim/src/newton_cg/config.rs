@@ -46,6 +46,12 @@ pub struct NewtonCgConfig {
     /// Trials of the backtracking before the step is abandoned (no move,
     /// more damping); `>= 1`. Default 30.
     pub max_backtracks: usize,
+    /// Use Gauss-Newton-vector products `J^T H_L J v` instead of exact
+    /// Hessian-vector products: positive semi-definite for a convex loss
+    /// of the model's output. Needs an objective split into a model and a
+    /// loss ([`GaussNewtonObjective`](crate::GaussNewtonObjective)).
+    /// Default false.
+    pub gauss_newton: bool,
 }
 
 impl Default for NewtonCgConfig {
@@ -60,6 +66,7 @@ impl Default for NewtonCgConfig {
             warm_start: 0.95,
             backtrack: 0.8,
             max_backtracks: 30,
+            gauss_newton: false,
         }
     }
 }

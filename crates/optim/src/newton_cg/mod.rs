@@ -25,6 +25,12 @@ use crate::{validate, Needs, Objective, OptimError, Optimizer, OptimizerState, S
 /// x <- x + α p,   α = lr 0.8^j, the first with f(x + α p) <= f(x) + 1e-2 α g.p
 /// ```
 ///
+/// With [`NewtonCgConfig::gauss_newton`], `H` is replaced by the
+/// Gauss-Newton matrix `J^T H_L J` of a loss split into a model and a loss
+/// of its output ([`GaussNewtonObjective`](crate::GaussNewtonObjective)),
+/// through `functional::GaussNewton` products on the same tape: positive
+/// semi-definite for a convex loss, so CG never meets negative curvature.
+///
 /// CG stops at `max_cg_iter` iterations, at a relative residual
 /// `|r| <= cg_tolerance |g|`, on Martens' relative-progress rule, or at a
 /// direction of non-positive curvature (then it keeps the iterate so far,
@@ -130,7 +136,8 @@ struct Solution<T> {
     iterations: usize,
 }
 
-/// Conjugate gradient on `(H + λ I) x = -g` from `x0`.
+/// Conjugate gradient on `(B + λ I) x = -g` from `x0`, `B` the Hessian or
+/// the Gauss-Newton matrix.
 fn conjugate_gradient<T: Element>(
     step: &mut Step<'_, T>,
     shapes: &[Vec<usize>],
@@ -139,8 +146,14 @@ fn conjugate_gradient<T: Element>(
     lambda: T,
     config: &NewtonCgConfig,
 ) -> Result<Solution<T>, OptimError> {
+    let gauss_newton = config.gauss_newton;
     let mut apply = |v: &[T], iteration: usize| -> Result<Vec<T>, OptimError> {
-        let hv = step.hvp(&unflatten(v, shapes), "conjugate gradient", iteration)?;
+        let v_tensors = unflatten(v, shapes);
+        let hv = if gauss_newton {
+            step.gnvp(&v_tensors, "conjugate gradient", iteration)?
+        } else {
+            step.hvp(&v_tensors, "conjugate gradient", iteration)?
+        };
         Ok(flatten(&hv)
             .into_iter()
             .zip(v)
@@ -209,8 +222,12 @@ impl<T> fmt::Display for NewtonCg<T> {
         let c = &self.config;
         write!(
             f,
-            "newton-cg (lr {}, damping {}, max cg iter {}, cg tolerance {:e})",
-            c.lr, self.damping, c.max_cg_iter, c.cg_tolerance
+            "newton-cg (lr {}, damping {}, max cg iter {}, cg tolerance {:e}{})",
+            c.lr,
+            self.damping,
+            c.max_cg_iter,
+            c.cg_tolerance,
+            if c.gauss_newton { ", gauss-newton" } else { "" }
         )
     }
 }
@@ -220,7 +237,8 @@ impl<T: Element> Optimizer<T> for NewtonCg<T> {
         let shapes: Vec<&[usize]> = self.shapes.iter().map(Vec::as_slice).collect();
         check_parameters_like_shapes(objective, &shapes)?;
         Ok(Needs {
-            hvp: true,
+            hvp: !self.config.gauss_newton,
+            gauss_newton: self.config.gauss_newton,
             evaluations: true,
             ..Needs::default()
         })

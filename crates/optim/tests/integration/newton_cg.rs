@@ -5,7 +5,7 @@ use crate::common;
 
 use common::rosenbrock;
 use curvature_autograd::{seeded_rng, Tape, Tensor, Var};
-use curvature_optim::{NewtonCg, NewtonCgConfig, OptimError, Optimizer};
+use curvature_optim::{GaussNewtonObjective, NewtonCg, NewtonCgConfig, OptimError, Optimizer};
 
 /// A symmetric positive-definite `[n, n]` matrix `Q diag(l) Q^T` with
 /// eigenvalues log-spaced from 1 to `condition`, `Q` orthonormalised
@@ -266,4 +266,46 @@ fn newton_cg_state_round_trips_and_resumes_identically() {
     let mut three = vec![Tensor::scalar(0.0_f64); 3];
     let e = b.step(&mut three, rosenbrock).unwrap_err();
     assert!(matches!(e, OptimError::Count { .. }), "{e}");
+}
+
+#[test]
+fn newton_cg_with_gauss_newton_descends_where_the_hessian_is_indefinite() {
+    // model sin(w0 w1), loss y^2 / 2: at (1, 2) the Hessian is indefinite,
+    // the Gauss-Newton matrix c^2 (2, 1)(2, 1)^T is positive semi-definite
+    let model = |_: &Vec<Tensor<f64>>, _: &Tape<f64>, p: &[Var<f64>]| (&p[0] * &p[1]).sin();
+    let loss = |_: &Tape<f64>, y: &Var<f64>| y.square().sum() * 0.5;
+    let mut params = vec![Tensor::scalar(1.0_f64), Tensor::scalar(2.0)];
+    let config = NewtonCgConfig {
+        gauss_newton: true,
+        damping: 1e-3,
+        ..NewtonCgConfig::default()
+    };
+    let mut opt = NewtonCg::new(config).unwrap();
+    let f = |p: &[Tensor<f64>]| 0.5 * (p[0].item() * p[1].item()).sin().powi(2);
+    let mut before = f(&params);
+    let mut steps = 0;
+    while before > 1e-20 && steps < 10 {
+        steps += 1;
+        let mut objective = GaussNewtonObjective::new(&mut params, model, loss);
+        opt.step_objective(&mut objective).unwrap();
+        let after = f(&params);
+        assert!(after < before, "{after} >= {before}");
+        before = after;
+    }
+    assert!(before <= 1e-20, "{before} after {steps} steps");
+    assert!(opt.work().hessian_vector_products >= steps);
+    assert!(opt.to_string().contains("gauss-newton"), "{opt}");
+}
+
+#[test]
+fn newton_cg_with_gauss_newton_refuses_an_objective_without_the_split() {
+    let mut params = vec![Tensor::scalar(1.0_f64)];
+    let mut opt = NewtonCg::new(NewtonCgConfig {
+        gauss_newton: true,
+        ..NewtonCgConfig::default()
+    })
+    .unwrap();
+    let e = opt.step(&mut params, |_, _, p| p[0].square()).unwrap_err();
+    assert_eq!(e, OptimError::NoGaussNewtonSplit);
+    assert_eq!((params[0].item(), opt.step_count()), (1.0, 0));
 }
