@@ -428,6 +428,27 @@ fn quadratic_shows_one_step_newton_only_on_the_separable_quadratic() {
     );
     assert!(rotated.distance(rotated.adahessian[1]) > 1e-3, "{log}");
     assert!(rotated.distance(rotated.exact_diagonal[1]) > 1e-3, "{log}");
+    for case in [separable, rotated] {
+        let names: Vec<&str> = case.others.iter().map(|(k, _)| k.name()).collect();
+        assert_eq!(
+            names,
+            ["adam", "adamw", "sophia-h", "newton-cg", "lbfgs"],
+            "{log}"
+        );
+        for (kind, path) in &case.others {
+            assert_eq!(path[0], [-4.0, 2.5], "{kind}");
+            assert!(
+                log.contains(&format!("{kind} (the examples' defaults)")),
+                "{log}"
+            );
+        }
+        // the curvature methods end nearer the minimum than gradient descent
+        let gd = case.distance(*case.gradient_descent.last().unwrap());
+        for (kind, path) in &case.others[3..] {
+            let d = case.distance(*path.last().unwrap());
+            assert!(d < gd / 10.0, "{kind}: {d} against {gd}\n{log}");
+        }
+    }
     assert!(
         log.contains("== separable") && log.contains("== rotated"),
         "{log}"
