@@ -106,9 +106,9 @@ struct KeptTape<T: Element> {
 /// finite; oracles for more; and, last, the parameters to write
 /// ([`Step::commit`]).
 ///
-/// Nothing is written before `commit`, so an update that returns an error
-/// before it leaves the parameters unchanged; after `commit` an update
-/// must not fail.
+/// The parameters can only be written through `commit`, so an update
+/// that checks everything that can fail before it writes (to the
+/// parameters or to its own state) is all or nothing.
 pub struct Step<'a, T: Element> {
     number: u64,
     needs: Needs,

@@ -1,14 +1,16 @@
 //! Optimizers that update parameter tensors in place: [`Sgd`], [`Adam`],
-//! [`AdamW`] and [`AdaHessian`], behind one [`Optimizer`] trait, with
-//! learning-rate schedules.
+//! [`AdamW`], [`AdaHessian`], [`SophiaH`], [`NewtonCg`] and [`Lbfgs`],
+//! behind one [`Optimizer`] trait, with learning-rate schedules.
 //!
 //! A step is given the parameters (anything that implements
 //! [`Parameters`](curvature_autograd::Parameters): a `Vec<Tensor>`, an
 //! `nn` module) and a closure that builds the loss on a fresh tape from the
-//! bound parameters. Each optimizer runs exactly the backward passes it
-//! needs: one gradient for SGD and Adam; for AdaHessian a gradient whose
-//! graph is kept, then one Hessian-vector product per Rademacher draw. The
-//! tape is dropped at the end of every step.
+//! bound parameters. One step driver runs every optimizer: the optimizer
+//! declares what it [`Needs`] (a gradient; a Hutchinson diagonal; an HVP
+//! oracle for an inner solver; loss evaluations for a line search), the
+//! driver computes exactly that from one tape, checks it, and hands it to
+//! the optimizer's update as a [`Step`]. The tape is dropped at the end of
+//! every step. Each update and its sources: `docs/optimizers.md`.
 //!
 //! ```
 //! use curvature_autograd::{Tape, Tensor, Var};

@@ -94,9 +94,9 @@ pub trait Optimizer<T: Element>: fmt::Display {
     /// The method's update, given what the driver measured at the step's
     /// starting point. It may ask `step` for more (Hessian-vector
     /// products, losses at trial points), then writes the parameters
-    /// through [`Step::commit`] and advances its step count. An error
-    /// returned before the commit leaves the parameters and the
-    /// optimizer's state unchanged; nothing may fail after it.
+    /// through [`Step::commit`] and advances its step count. It checks
+    /// everything that can fail before it writes (to the parameters or to
+    /// its own state), so an error leaves both unchanged.
     fn update(&mut self, step: &mut Step<'_, T>) -> Result<(), OptimError>;
 
     /// One optimization step on `objective`: evaluates its loss on a fresh
