@@ -13,6 +13,7 @@ use std::fmt;
 use curvature_autograd::{Element, Tensor};
 
 use crate::optimizer::check_parameters_like_shapes;
+use crate::state::{u64_from_tensor, u64_to_tensor};
 use crate::{validate, Needs, Objective, OptimError, Optimizer, OptimizerState, Step, Work};
 use line_search::{dot, max_abs, strong_wolfe};
 
@@ -150,32 +151,6 @@ fn unflatten<T: Element>(flat: &[T], shapes: &[Vec<usize>]) -> Vec<Tensor<T>> {
 /// `x + t d`, as PyTorch's `p.add_(d, alpha=t)`.
 fn axpy<T: Element>(x: &[T], t: T, d: &[T]) -> Vec<T> {
     x.iter().zip(d).map(|(&x, &d)| x + t * d).collect()
-}
-
-/// `1 2 3.5` for counts kept in a tensor: 20-bit pieces, exact in f32.
-fn count_to_tensor<T: Element>(n: u64) -> Tensor<T> {
-    let pieces = [(n >> 40) & 0xF_FFFF, (n >> 20) & 0xF_FFFF, n & 0xF_FFFF];
-    Tensor::from_vec(
-        pieces.iter().map(|&p| T::from_f64(p as f64)).collect(),
-        &[3],
-    )
-}
-
-fn count_from_tensor<T: Element>(t: &Tensor<T>, name: &str) -> Result<u64, OptimError> {
-    let v = t.to_vec();
-    let bad = || OptimError::State(format!("entry {name:?} is not a count"));
-    if v.len() != 3 {
-        return Err(bad());
-    }
-    let mut n = 0_u64;
-    for p in v {
-        let p = p.as_f64();
-        if !(0.0..1_048_576.0).contains(&p) || p.fract() != 0.0 {
-            return Err(bad());
-        }
-        n = (n << 20) | p as u64;
-    }
-    Ok(n)
 }
 
 /// `lbfgs (lr 1, max iter 20, max eval 25, tolerance grad 1e-7,
@@ -424,8 +399,8 @@ impl<T: Element> Optimizer<T> for Lbfgs<T> {
                 "scalars",
                 Tensor::from_vec(vec![h.t, h.h_diag, h.prev_loss], &[3]),
             ),
-            ("n_iter", count_to_tensor(h.n_iter)),
-            ("func_evals", count_to_tensor(h.func_evals)),
+            ("n_iter", u64_to_tensor(h.n_iter)),
+            ("func_evals", u64_to_tensor(h.func_evals)),
         ];
         for (name, t) in entries {
             state.tensors.insert(name.to_string(), t);
@@ -505,8 +480,8 @@ impl<T: Element> Optimizer<T> for Lbfgs<T> {
             ));
         }
         self.history = History {
-            n_iter: count_from_tensor(get("n_iter")?, "n_iter")?,
-            func_evals: count_from_tensor(get("func_evals")?, "func_evals")?,
+            n_iter: u64_from_tensor(get("n_iter")?, "n_iter")?,
+            func_evals: u64_from_tensor(get("func_evals")?, "func_evals")?,
             d,
             t: scalars[0],
             old_dirs,

@@ -11,6 +11,7 @@ use std::fmt;
 use curvature_autograd::{Element, Tensor};
 
 use crate::optimizer::check_parameters_like_shapes;
+use crate::state::{u64_from_tensor, u64_to_tensor};
 use crate::{validate, Needs, Objective, OptimError, Optimizer, OptimizerState, Step, Work};
 
 /// Newton-CG (truncated Newton, Hessian-free). At step `t`, with `g` the
@@ -353,14 +354,14 @@ impl<T: Element> Optimizer<T> for NewtonCg<T> {
     }
 
     /// `"{index}.direction"` per parameter (the warm start) and `damping`
-    /// (`[1]`, the adapted lambda).
+    /// (the adapted lambda's `f64` bits in four 16-bit pieces, exact in
+    /// `f32` too).
     fn state(&self) -> OptimizerState<T> {
         let mut state = OptimizerState::new("newton-cg", self.step);
         state.insert_per_parameter("direction", &self.direction);
-        state.tensors.insert(
-            "damping".to_string(),
-            Tensor::from_vec(vec![T::from_f64(self.damping)], &[1]),
-        );
+        state
+            .tensors
+            .insert("damping".to_string(), u64_to_tensor(self.damping.to_bits()));
         state
     }
 
@@ -370,14 +371,12 @@ impl<T: Element> Optimizer<T> for NewtonCg<T> {
             .tensors
             .remove("damping")
             .ok_or_else(|| OptimError::State("missing entry \"damping\"".into()))?;
-        let damping = match damping.to_vec()[..] {
-            [d] if d.as_f64().is_finite() && d.as_f64() >= 0.0 => d.as_f64(),
-            _ => {
-                return Err(OptimError::State(
-                    "entry \"damping\" must be one finite value >= 0".into(),
-                ))
-            }
-        };
+        let damping = f64::from_bits(u64_from_tensor(&damping, "damping")?);
+        if !(damping.is_finite() && damping >= 0.0) {
+            return Err(OptimError::State(format!(
+                "entry \"damping\" is {damping}, not a finite value >= 0"
+            )));
+        }
         let mut buffers = rest.per_parameter("newton-cg", &["direction"])?;
         let direction = buffers.pop().unwrap_or_default();
         if !self.shapes.is_empty() {
