@@ -1,8 +1,8 @@
 //! Every optimizer on the same dataset, model initialisation, batches and
 //! seed: how many steps (and epochs) each needs to bring the training loss
-//! under a target, its final test metric, its time per step and the work
-//! of its whole run (loss evaluations and Hessian-vector products), with
-//! all the training-loss curves in one SVG.
+//! under a target, with the loss evaluations, Hessian-vector products and
+//! time spent until then, its final test metric and its time per step,
+//! with all the training-loss curves in one SVG.
 //!
 //! ```text
 //! cargo run --release --example compare -- --dataset spirals
@@ -17,7 +17,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 use curvature::nn::{Activation, Mlp};
-use curvature::optim::Optimizer;
+use curvature::optim::{Optimizer, Work};
 
 use support::data::{self, DatasetName, ToyOptions};
 use support::fit::{self, FitOptions, History, Schedule};
@@ -89,6 +89,10 @@ pub struct Row {
     pub final_train_loss: f64,
     pub final_test_metric: f64,
     pub median_step_ms: f64,
+    /// Loss evaluations (line-search trials included) and Hessian-vector
+    /// products until the target was reached.
+    pub evaluations_to_target: Option<u64>,
+    pub hvps_to_target: Option<u64>,
     /// Loss evaluations over the whole run (line-search trials included).
     pub loss_evaluations: u64,
     /// Hessian-vector products over the whole run.
@@ -184,6 +188,10 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Vec<Row>, BoxError> {
             steps_to_target.map(|s| history.step_seconds[..s as usize].iter().sum());
         let last = history.last();
         let work = optimizer.work();
+        let work_to_target = steps_to_target.map(|s| match s {
+            0 => Work::default(),
+            s => history.work_after_step[s as usize - 1],
+        });
         rows.push(Row {
             optimizer: kind,
             steps_to_target,
@@ -192,6 +200,8 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Vec<Row>, BoxError> {
             final_train_loss: last.train_loss,
             final_test_metric: last.test_metric,
             median_step_ms: 1e3 * support::median(&history.step_seconds),
+            evaluations_to_target: work_to_target.map(|w| w.loss_evaluations),
+            hvps_to_target: work_to_target.map(|w| w.hessian_vector_products),
             loss_evaluations: work.loss_evaluations,
             hessian_vector_products: work.hessian_vector_products,
             history,
@@ -229,23 +239,24 @@ fn print_table(
     let never = || "never".to_string();
     writeln!(
         out,
-        "| optimizer | steps to {target} | epochs to {target} | time to {target} | final train loss | test {metric} | ms/step (median) | loss evaluations | HVPs |"
+        "| optimizer | steps to {target} | epochs to {target} | time to {target} | evaluations to {target} | HVPs to {target} | final train loss | test {metric} | ms/step (median) |"
     )?;
     writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")?;
     for r in rows {
         writeln!(
             out,
-            "| {} | {} | {} | {} | {:.4} | {} | {:.3} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {:.4} | {} | {:.3} |",
             r.optimizer,
             r.steps_to_target.map_or_else(never, |s| s.to_string()),
             r.epochs_to_target.map_or_else(never, |e| format!("{e:.1}")),
             r.seconds_to_target
                 .map_or_else(never, |s| format!("{s:.3} s")),
+            r.evaluations_to_target
+                .map_or_else(never, |e| e.to_string()),
+            r.hvps_to_target.map_or_else(never, |h| h.to_string()),
             r.final_train_loss,
             fit::format_metric(train, r.final_test_metric),
-            r.median_step_ms,
-            r.loss_evaluations,
-            r.hessian_vector_products
+            r.median_step_ms
         )?;
     }
     Ok(())

@@ -147,7 +147,15 @@ fn train_learns_spirals_prints_each_epoch_and_draws_the_decision_regions() {
 #[test]
 fn train_runs_every_optimizer_above_chance() {
     let dir = TempDir::new("train-optimizers");
-    for optimizer in ["sgd", "adam", "adamw", "adahessian"] {
+    for optimizer in [
+        "sgd",
+        "adam",
+        "adamw",
+        "adahessian",
+        "sophia-h",
+        "newton-cg",
+        "lbfgs",
+    ] {
         let svg = dir.arg(&format!("{optimizer}.svg"));
         let (report, log) = run_train(&[
             "--dataset",
@@ -360,7 +368,13 @@ fn compare_runs_every_optimizer_and_prints_the_table() {
             r.hessian_vector_products
         );
         assert!(r.loss_evaluations >= r.history.step_seconds.len() as u64);
+        if let Some(steps) = r.steps_to_target {
+            assert!(r.evaluations_to_target >= Some(steps), "{log}");
+            assert!(r.hvps_to_target <= Some(r.hessian_vector_products));
+            assert_eq!(r.hvps_to_target > Some(0), second_order && steps > 0);
+        }
     }
+    assert!(log.contains("HVPs to 0.5"), "{log}");
     assert!(
         rows.iter().any(|r| r.steps_to_target.is_some()),
         "someone reaches 0.5 on moons in 3 epochs:\n{log}"
@@ -567,7 +581,15 @@ fn bytes(path: &Path) -> Vec<u8> {
 fn train_resumed_from_a_checkpoint_matches_the_uninterrupted_run_bit_for_bit() {
     let dir = TempDir::new("train-resume");
     let svg = dir.arg("resume.svg");
-    for optimizer in ["sgd", "adam", "adamw", "adahessian"] {
+    for optimizer in [
+        "sgd",
+        "adam",
+        "adamw",
+        "adahessian",
+        "sophia-h",
+        "newton-cg",
+        "lbfgs",
+    ] {
         let (whole, half, resumed) = (
             dir.arg(&format!("{optimizer}-whole.safetensors")),
             dir.arg(&format!("{optimizer}-half.safetensors")),
