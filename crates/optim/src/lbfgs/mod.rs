@@ -4,6 +4,7 @@
 //! parameters flattened into one vector.
 
 mod config;
+mod history;
 mod line_search;
 
 pub use config::{LbfgsConfig, LineSearch};
@@ -13,48 +14,9 @@ use std::fmt;
 use curvature_autograd::{Element, Tensor};
 
 use crate::optimizer::check_parameters_like_shapes;
-use crate::state::{u64_from_tensor, u64_to_tensor};
 use crate::{validate, Needs, Objective, OptimError, Optimizer, OptimizerState, Step, Work};
+use history::History;
 use line_search::{dot, max_abs, strong_wolfe};
-
-/// What L-BFGS carries from one call of `step` to the next (PyTorch's
-/// `optimizer.state`), flat over all parameters.
-#[derive(Clone, Debug, PartialEq)]
-struct History<T> {
-    /// Iterations run since the start (PyTorch's `n_iter`).
-    n_iter: u64,
-    /// Loss evaluations since the start (PyTorch's `func_evals`).
-    func_evals: u64,
-    /// The last direction and step length.
-    d: Vec<T>,
-    t: T,
-    /// The curvature pairs `y = g' - g`, `s = t d`, and `1 / (y . s)`.
-    old_dirs: Vec<Vec<T>>,
-    old_stps: Vec<Vec<T>>,
-    ro: Vec<T>,
-    /// The initial inverse-Hessian scale `y . s / y . y`.
-    h_diag: T,
-    /// The gradient and loss at the start of the last iteration.
-    prev_flat_grad: Vec<T>,
-    prev_loss: T,
-}
-
-impl<T: Element> History<T> {
-    fn new() -> Self {
-        Self {
-            n_iter: 0,
-            func_evals: 0,
-            d: Vec::new(),
-            t: T::zero(),
-            old_dirs: Vec::new(),
-            old_stps: Vec::new(),
-            ro: Vec::new(),
-            h_diag: T::one(),
-            prev_flat_grad: Vec::new(),
-            prev_loss: T::zero(),
-        }
-    }
-}
 
 /// L-BFGS as `torch.optim.LBFGS` (one parameter group, real parameters,
 /// no `maximize`). A call of `step` evaluates the loss and gradient, then
@@ -381,116 +343,19 @@ impl<T: Element> Optimizer<T> for Lbfgs<T> {
     /// `old_stps` (`[k, n]`), `ro` (`[k]`), `scalars` (`[t, h_diag,
     /// prev_loss]`), and the counters `n_iter` and `func_evals`.
     fn state(&self) -> OptimizerState<T> {
-        let h = &self.history;
         let mut state = OptimizerState::new("lbfgs", self.step);
-        let n = h.d.len();
-        let k = h.old_dirs.len();
-        let stack = |rows: &[Vec<T>]| Tensor::from_vec(rows.concat(), &[k, n]);
-        let entries = [
-            ("d", Tensor::from_vec(h.d.clone(), &[n])),
-            (
-                "prev_flat_grad",
-                Tensor::from_vec(h.prev_flat_grad.clone(), &[h.prev_flat_grad.len()]),
-            ),
-            ("old_dirs", stack(&h.old_dirs)),
-            ("old_stps", stack(&h.old_stps)),
-            ("ro", Tensor::from_vec(h.ro.clone(), &[k])),
-            (
-                "scalars",
-                Tensor::from_vec(vec![h.t, h.h_diag, h.prev_loss], &[3]),
-            ),
-            ("n_iter", u64_to_tensor(h.n_iter)),
-            ("func_evals", u64_to_tensor(h.func_evals)),
-        ];
-        for (name, t) in entries {
-            state.tensors.insert(name.to_string(), t);
-        }
+        self.history.save(&mut state);
         state
     }
 
     fn load_state(&mut self, state: &OptimizerState<T>) -> Result<(), OptimError> {
-        if state.optimizer != "lbfgs" {
-            return Err(OptimError::State(format!(
-                "it was saved by {}, not lbfgs",
-                state.optimizer
-            )));
-        }
-        const NAMES: [&str; 8] = [
-            "d",
-            "prev_flat_grad",
-            "old_dirs",
-            "old_stps",
-            "ro",
-            "scalars",
-            "n_iter",
-            "func_evals",
-        ];
-        if let Some(key) = state.tensors.keys().find(|k| !NAMES.contains(&k.as_str())) {
-            return Err(OptimError::State(format!(
-                "unexpected entry {key:?} for lbfgs"
-            )));
-        }
-        let get = |name: &str| {
-            state
-                .tensors
-                .get(name)
-                .ok_or_else(|| OptimError::State(format!("missing entry {name:?}")))
-        };
-        let d = get("d")?.to_vec();
-        let n = d.len();
-        if self
+        let known: usize = self
             .shapes
             .iter()
             .map(|s| s.iter().product::<usize>())
-            .sum::<usize>()
-            != n
-            && !self.shapes.is_empty()
-        {
-            return Err(OptimError::State(format!(
-                "its direction has {n} elements, but the parameters have {}",
-                self.shapes
-                    .iter()
-                    .map(|s| s.iter().product::<usize>())
-                    .sum::<usize>()
-            )));
-        }
-        let ro = get("ro")?.to_vec();
-        let k = ro.len();
-        let rows = |name: &str| -> Result<Vec<Vec<T>>, OptimError> {
-            let t = get(name)?;
-            if t.shape() != [k, n] {
-                return Err(OptimError::State(format!(
-                    "entry {name:?} has shape {:?}, expected {:?}",
-                    t.shape(),
-                    [k, n]
-                )));
-            }
-            Ok(t.to_vec()
-                .chunks(n.max(1))
-                .map(<[T]>::to_vec)
-                .take(k)
-                .collect())
-        };
-        let (old_dirs, old_stps) = (rows("old_dirs")?, rows("old_stps")?);
-        let prev_flat_grad = get("prev_flat_grad")?.to_vec();
-        let scalars = get("scalars")?.to_vec();
-        if scalars.len() != 3 || (prev_flat_grad.len() != n && !prev_flat_grad.is_empty()) {
-            return Err(OptimError::State(
-                "entries \"scalars\" or \"prev_flat_grad\" have the wrong length".into(),
-            ));
-        }
-        self.history = History {
-            n_iter: u64_from_tensor(get("n_iter")?, "n_iter")?,
-            func_evals: u64_from_tensor(get("func_evals")?, "func_evals")?,
-            d,
-            t: scalars[0],
-            old_dirs,
-            old_stps,
-            ro,
-            h_diag: scalars[1],
-            prev_flat_grad,
-            prev_loss: scalars[2],
-        };
+            .sum();
+        let expected = (!self.shapes.is_empty()).then_some(known);
+        self.history = History::load(state, expected)?;
         self.step = state.step;
         Ok(())
     }
