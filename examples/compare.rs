@@ -1,7 +1,8 @@
 //! Every optimizer on the same dataset, model initialisation, batches and
 //! seed: how many steps (and epochs) each needs to bring the training loss
-//! under a target, its final test metric and its time per step, with all
-//! the training-loss curves in one SVG.
+//! under a target, with the loss evaluations, Hessian-vector products and
+//! time spent until then, its final test metric and its time per step,
+//! with all the training-loss curves in one SVG.
 //!
 //! ```text
 //! cargo run --release --example compare -- --dataset spirals
@@ -16,7 +17,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 use curvature::nn::{Activation, Mlp};
-use curvature::optim::Optimizer;
+use curvature::optim::{Optimizer, Work};
 
 use support::data::{self, DatasetName, ToyOptions};
 use support::fit::{self, FitOptions, History, Schedule};
@@ -24,8 +25,8 @@ use support::optimizers::{self, Hyperparameters, OptimizerKind};
 use support::plot::{self, Series};
 use support::{BoxError, Seeds};
 
-/// Compare SGD, Adam, AdamW and AdaHessian (each at its default learning
-/// rate) on one dataset.
+/// Compare SGD, Adam, AdamW, AdaHessian, Sophia-H, Newton-CG and L-BFGS
+/// (each at its default learning rate) on one dataset.
 #[derive(Parser, Debug, Clone)]
 #[command(name = "compare", version, allow_negative_numbers = true)]
 pub struct Args {
@@ -48,6 +49,10 @@ pub struct Args {
     /// Optimizers to compare, e.g. sgd,adahessian [default: all].
     #[arg(long, value_enum, ignore_case = true, value_delimiter = ',')]
     pub optimizers: Option<Vec<OptimizerKind>>,
+    /// A learning rate for one optimizer, as NAME=LR (repeatable, e.g.
+    /// `--lr adam=0.003 --lr adahessian=0.3`) [default: each one's default].
+    #[arg(long = "lr", value_parser = parse_learning_rate)]
+    pub lrs: Vec<(OptimizerKind, f64)>,
     /// Hidden layer widths, e.g. 64,64.
     #[arg(long, value_delimiter = ',')]
     pub hidden: Option<Vec<usize>>,
@@ -84,6 +89,14 @@ pub struct Row {
     pub final_train_loss: f64,
     pub final_test_metric: f64,
     pub median_step_ms: f64,
+    /// Loss evaluations (line-search trials included) and Hessian-vector
+    /// products until the target was reached.
+    pub evaluations_to_target: Option<u64>,
+    pub hvps_to_target: Option<u64>,
+    /// Loss evaluations over the whole run (line-search trials included).
+    pub loss_evaluations: u64,
+    /// Hessian-vector products over the whole run.
+    pub hessian_vector_products: u64,
     pub history: History,
 }
 
@@ -154,8 +167,16 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Vec<Row>, BoxError> {
     for kind in kinds {
         // The same initial weights, batches and seed for every optimizer.
         let mut model = Mlp::<f32>::try_new(&sizes, Activation::Tanh, seeds.init)?;
-        let mut optimizer =
-            optimizers::build(kind, &Hyperparameters::default(), &model, seeds.optimizer)?;
+        let hyper = Hyperparameters {
+            lr: args
+                .lrs
+                .iter()
+                .rev()
+                .find(|(k, _)| *k == kind)
+                .map(|&(_, lr)| lr),
+            ..Hyperparameters::default()
+        };
+        let mut optimizer = optimizers::build(kind, &hyper, &model, seeds.optimizer)?;
         if !args.quiet {
             writeln!(out, "running {optimizer}")?;
         }
@@ -166,6 +187,11 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Vec<Row>, BoxError> {
         let seconds_to_target =
             steps_to_target.map(|s| history.step_seconds[..s as usize].iter().sum());
         let last = history.last();
+        let work = optimizer.work();
+        let work_to_target = steps_to_target.map(|s| match s {
+            0 => Work::default(),
+            s => history.work_after_step[s as usize - 1],
+        });
         rows.push(Row {
             optimizer: kind,
             steps_to_target,
@@ -174,6 +200,10 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Vec<Row>, BoxError> {
             final_train_loss: last.train_loss,
             final_test_metric: last.test_metric,
             median_step_ms: 1e3 * support::median(&history.step_seconds),
+            evaluations_to_target: work_to_target.map(|w| w.loss_evaluations),
+            hvps_to_target: work_to_target.map(|w| w.hessian_vector_products),
+            loss_evaluations: work.loss_evaluations,
+            hessian_vector_products: work.hessian_vector_products,
             history,
         });
     }
@@ -182,6 +212,21 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Vec<Row>, BoxError> {
     draw(args, &rows, steps_per_epoch)?;
     writeln!(out, "figure: {}", figure.display())?;
     Ok(rows)
+}
+
+/// `adam=0.003` for `--lr`.
+fn parse_learning_rate(s: &str) -> Result<(OptimizerKind, f64), String> {
+    use clap::ValueEnum;
+    let (name, lr) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected NAME=LR (e.g. adam=0.003), got `{s}`"))?;
+    let kind = OptimizerKind::from_str(name.trim(), true)
+        .map_err(|_| format!("unknown optimizer `{name}` in `{s}`"))?;
+    let lr = lr
+        .trim()
+        .parse::<f64>()
+        .map_err(|_| format!("`{lr}` is not a number in `{s}`"))?;
+    Ok((kind, lr))
 }
 
 fn print_table(
@@ -194,18 +239,21 @@ fn print_table(
     let never = || "never".to_string();
     writeln!(
         out,
-        "| optimizer | steps to {target} | epochs to {target} | time to {target} | final train loss | test {metric} | ms/step (median) |"
+        "| optimizer | steps to {target} | epochs to {target} | time to {target} | evaluations to {target} | HVPs to {target} | final train loss | test {metric} | ms/step (median) |"
     )?;
-    writeln!(out, "|---|---:|---:|---:|---:|---:|---:|")?;
+    writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")?;
     for r in rows {
         writeln!(
             out,
-            "| {} | {} | {} | {} | {:.4} | {} | {:.3} |",
+            "| {} | {} | {} | {} | {} | {} | {:.4} | {} | {:.3} |",
             r.optimizer,
             r.steps_to_target.map_or_else(never, |s| s.to_string()),
             r.epochs_to_target.map_or_else(never, |e| format!("{e:.1}")),
             r.seconds_to_target
                 .map_or_else(never, |s| format!("{s:.3} s")),
+            r.evaluations_to_target
+                .map_or_else(never, |e| e.to_string()),
+            r.hvps_to_target.map_or_else(never, |h| h.to_string()),
             r.final_train_loss,
             fit::format_metric(train, r.final_test_metric),
             r.median_step_ms

@@ -13,6 +13,10 @@
 //! off-diagonal entry, and even the exact diagonal is not the Hessian:
 //! the one-step property is gone.
 //!
+//! The other optimizers (Adam, AdamW, Sophia-H, Newton-CG, L-BFGS) run
+//! the same steps at the examples' defaults, for comparison: their paths
+//! are drawn too, and their distance to the minimum printed.
+//!
 //! ```text
 //! cargo run --release --example quadratic
 //! cargo run --release --example quadratic -- --rotation 30 --condition 20
@@ -28,6 +32,7 @@ use clap::Parser;
 use curvature::autograd::{Tape, Tensor, Var};
 use curvature::optim::{AdaHessian, AdaHessianConfig, Optimizer, Sgd, SgdConfig};
 
+use support::optimizers::{self, Hyperparameters, OptimizerKind};
 use support::plot::{self, Series};
 use support::BoxError;
 
@@ -73,6 +78,9 @@ pub struct Case {
     /// Iterates of `x - g / diag(A)`: diagonal Newton with the exact
     /// diagonal, what AdaHessian's estimate averages to.
     pub exact_diagonal: Vec<[f64; 2]>,
+    /// The iterates of every other optimizer at the examples' defaults
+    /// (shorter when a step was refused).
+    pub others: Vec<(OptimizerKind, Vec<[f64; 2]>)>,
 }
 
 impl Case {
@@ -188,6 +196,24 @@ fn run_case(name: String, a: [[f64; 2]; 2], lr: f64, args: &Args) -> Result<Case
         diagonal_estimates.push([d[0], d[1]]);
     }
 
+    let mut others = Vec::new();
+    for kind in OptimizerKind::ALL {
+        if matches!(kind, OptimizerKind::Sgd | OptimizerKind::AdaHessian) {
+            continue; // above, with the settings of the figure
+        }
+        let mut params = vec![Tensor::from_vec(START.to_vec(), &[1, 2])];
+        let mut optimizer =
+            optimizers::build(kind, &Hyperparameters::default(), &params, args.seed)?;
+        let mut path = vec![point(&params)];
+        for _ in 0..args.steps {
+            if optimizer.step(&mut params, f).is_err() {
+                break;
+            }
+            path.push(point(&params));
+        }
+        others.push((kind, path));
+    }
+
     let mut x = START;
     let mut exact_diagonal = vec![x];
     for _ in 0..args.steps {
@@ -207,6 +233,7 @@ fn run_case(name: String, a: [[f64; 2]; 2], lr: f64, args: &Args) -> Result<Case
         adahessian: iterates,
         diagonal_estimates,
         exact_diagonal,
+        others,
     })
 }
 
@@ -286,6 +313,15 @@ fn print_case(out: &mut dyn Write, case: &Case, lr: f64) -> Result<(), BoxError>
             .get(1)
             .map_or(f64::NAN, |&p| case.distance(p))
     )?;
+    for (kind, path) in &case.others {
+        writeln!(
+            out,
+            "{kind} (the examples' defaults): distance after one step {:.3e}, after {} steps {:.3e}",
+            path.get(1).map_or(f64::NAN, |&p| case.distance(p)),
+            path.len() - 1,
+            last(path)
+        )?;
+    }
     writeln!(out)?;
     Ok(())
 }
@@ -295,7 +331,7 @@ fn draw(args: &Args, cases: &[Case], lr: f64) -> Result<(), BoxError> {
         let panels = root.split_evenly((1, 2));
         for (panel, case) in panels.iter().zip(cases) {
             let to_points = |path: &[[f64; 2]]| path.iter().map(|p| (p[0], p[1])).collect();
-            let paths = [
+            let mut paths = vec![
                 Series {
                     name: format!("gradient descent (lr {lr:.3})"),
                     color: plot::color(0),
@@ -312,6 +348,13 @@ fn draw(args: &Args, cases: &[Case], lr: f64) -> Result<(), BoxError> {
                     points: to_points(&case.adahessian),
                 },
             ];
+            for (i, (kind, path)) in case.others.iter().enumerate() {
+                paths.push(Series {
+                    name: kind.to_string(),
+                    color: plot::color(4 + i),
+                    points: to_points(path),
+                });
+            }
             // The box of the converging paths; a diverging one is clipped.
             let converging = case.gradient_descent.iter().chain(&case.exact_diagonal);
             let xs = plot::padded_range(converging.clone().map(|p| p[0]), 0.15);

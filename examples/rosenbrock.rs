@@ -22,7 +22,8 @@ use support::optimizers::{self, Hyperparameters, OptimizerKind};
 use support::plot::{self, Series};
 use support::BoxError;
 
-/// SGD, Adam, AdamW and AdaHessian on the Rosenbrock function.
+/// Every optimizer (SGD, Adam, AdamW, AdaHessian, Sophia-H, Newton-CG,
+/// L-BFGS) on the Rosenbrock function.
 #[derive(Parser, Debug, Clone)]
 #[command(name = "rosenbrock", version, allow_negative_numbers = true)]
 pub struct Args {
@@ -43,6 +44,15 @@ pub struct Args {
     /// curvature (beta2 = 0.999) keeps steps small unless lr is large.
     #[arg(long, default_value_t = 3.0)]
     pub adahessian_lr: f64,
+    /// Sophia-H's learning rate (the largest move per coordinate and step).
+    #[arg(long, default_value_t = 0.01)]
+    pub sophia_lr: f64,
+    /// Newton-CG's learning rate (1: the full step of the damped model).
+    #[arg(long, default_value_t = 1.0)]
+    pub newton_cg_lr: f64,
+    /// L-BFGS's learning rate (the line search's first trial).
+    #[arg(long, default_value_t = 1.0)]
+    pub lbfgs_lr: f64,
     /// Seeds AdaHessian's Rademacher draws.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -99,6 +109,9 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Vec<Run>, BoxError> {
         (OptimizerKind::Adam, args.adam_lr),
         (OptimizerKind::AdamW, args.adamw_lr),
         (OptimizerKind::AdaHessian, args.adahessian_lr),
+        (OptimizerKind::SophiaH, args.sophia_lr),
+        (OptimizerKind::NewtonCg, args.newton_cg_lr),
+        (OptimizerKind::Lbfgs, args.lbfgs_lr),
     ];
     writeln!(
         out,

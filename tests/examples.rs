@@ -147,7 +147,15 @@ fn train_learns_spirals_prints_each_epoch_and_draws_the_decision_regions() {
 #[test]
 fn train_runs_every_optimizer_above_chance() {
     let dir = TempDir::new("train-optimizers");
-    for optimizer in ["sgd", "adam", "adamw", "adahessian"] {
+    for optimizer in [
+        "sgd",
+        "adam",
+        "adamw",
+        "adahessian",
+        "sophia-h",
+        "newton-cg",
+        "lbfgs",
+    ] {
         let svg = dir.arg(&format!("{optimizer}.svg"));
         let (report, log) = run_train(&[
             "--dataset",
@@ -333,8 +341,16 @@ fn compare_runs_every_optimizer_and_prints_the_table() {
     let mut log = Vec::new();
     let rows = compare::run(&args, &mut log).expect("compare runs");
     let log = String::from_utf8(log).unwrap();
-    assert_eq!(rows.len(), 4);
-    for name in ["sgd", "adam", "adamw", "adahessian"] {
+    assert_eq!(rows.len(), 7);
+    for name in [
+        "sgd",
+        "adam",
+        "adamw",
+        "adahessian",
+        "sophia-h",
+        "newton-cg",
+        "lbfgs",
+    ] {
         assert!(
             log.contains(&format!("| {name} |")),
             "{name} missing:\n{log}"
@@ -342,12 +358,72 @@ fn compare_runs_every_optimizer_and_prints_the_table() {
     }
     assert!(log.contains("steps to 0.5"), "{log}");
     assert!(rows.iter().all(|r| r.median_step_ms > 0.0));
+    for r in &rows {
+        let second_order = matches!(r.optimizer.name(), "adahessian" | "sophia-h" | "newton-cg");
+        assert_eq!(
+            r.hessian_vector_products > 0,
+            second_order,
+            "{}: {} HVPs\n{log}",
+            r.optimizer,
+            r.hessian_vector_products
+        );
+        assert!(r.loss_evaluations >= r.history.step_seconds.len() as u64);
+        if let Some(steps) = r.steps_to_target {
+            assert!(r.evaluations_to_target >= Some(steps), "{log}");
+            assert!(r.hvps_to_target <= Some(r.hessian_vector_products));
+            assert_eq!(r.hvps_to_target > Some(0), second_order && steps > 0);
+        }
+    }
+    assert!(log.contains("HVPs to 0.5"), "{log}");
     assert!(
         rows.iter().any(|r| r.steps_to_target.is_some()),
         "someone reaches 0.5 on moons in 3 epochs:\n{log}"
     );
     let text = check_svg(&dir.path("compare.svg"));
     assert!(text.contains("adahessian") && text.contains("sgd"));
+}
+
+#[test]
+fn compare_takes_a_learning_rate_per_optimizer() {
+    let dir = TempDir::new("compare-lr");
+    let svg = dir.arg("compare.svg");
+    let base = [
+        "--dataset",
+        "xor",
+        "--epochs",
+        "1",
+        "--quiet",
+        "--output",
+        &svg,
+    ];
+    let mut with_lr = base.to_vec();
+    with_lr.extend([
+        "--optimizers",
+        "adam,sgd",
+        "--lr",
+        "Adam=0.5",
+        "--lr",
+        "adam=0.25",
+    ]);
+    let args: compare::Args = parse("compare", &with_lr);
+    assert_eq!(
+        args.lrs,
+        [
+            (support::optimizers::OptimizerKind::Adam, 0.5),
+            (support::optimizers::OptimizerKind::Adam, 0.25)
+        ]
+    );
+    let rows = compare::run(&args, &mut Vec::new()).expect("compare runs");
+    assert_eq!(rows.len(), 2);
+    for bad in ["adam", "nosuch=1", "adam=fast"] {
+        let err = compare::Args::try_parse_from(["compare", "--lr", bad]).unwrap_err();
+        assert!(err.to_string().contains(bad), "{bad}: {err}");
+    }
+    let mut negative = base.to_vec();
+    negative.extend(["--optimizers", "adam", "--lr", "adam=-1"]);
+    let args: compare::Args = parse("compare", &negative);
+    let err = compare::run(&args, &mut Vec::new()).unwrap_err();
+    assert!(err.to_string().contains("lr = -1"), "{err}");
 }
 
 #[test]
@@ -366,6 +442,27 @@ fn quadratic_shows_one_step_newton_only_on_the_separable_quadratic() {
     );
     assert!(rotated.distance(rotated.adahessian[1]) > 1e-3, "{log}");
     assert!(rotated.distance(rotated.exact_diagonal[1]) > 1e-3, "{log}");
+    for case in [separable, rotated] {
+        let names: Vec<&str> = case.others.iter().map(|(k, _)| k.name()).collect();
+        assert_eq!(
+            names,
+            ["adam", "adamw", "sophia-h", "newton-cg", "lbfgs"],
+            "{log}"
+        );
+        for (kind, path) in &case.others {
+            assert_eq!(path[0], [-4.0, 2.5], "{kind}");
+            assert!(
+                log.contains(&format!("{kind} (the examples' defaults)")),
+                "{log}"
+            );
+        }
+        // the curvature methods end nearer the minimum than gradient descent
+        let gd = case.distance(*case.gradient_descent.last().unwrap());
+        for (kind, path) in &case.others[3..] {
+            let d = case.distance(*path.last().unwrap());
+            assert!(d < gd / 10.0, "{kind}: {d} against {gd}\n{log}");
+        }
+    }
     assert!(
         log.contains("== separable") && log.contains("== rotated"),
         "{log}"
@@ -386,7 +483,7 @@ fn rosenbrock_runs_every_optimizer_from_the_same_start() {
     let mut log = Vec::new();
     let runs = rosenbrock::run(&args, &mut log).expect("rosenbrock runs");
     let log = String::from_utf8(log).unwrap();
-    assert_eq!(runs.len(), 4);
+    assert_eq!(runs.len(), 7);
     let start = rosenbrock::rosenbrock(rosenbrock::START.0, rosenbrock::START.1);
     for run in &runs {
         assert_eq!(run.path[0], rosenbrock::START);
@@ -484,7 +581,15 @@ fn bytes(path: &Path) -> Vec<u8> {
 fn train_resumed_from_a_checkpoint_matches_the_uninterrupted_run_bit_for_bit() {
     let dir = TempDir::new("train-resume");
     let svg = dir.arg("resume.svg");
-    for optimizer in ["sgd", "adam", "adamw", "adahessian"] {
+    for optimizer in [
+        "sgd",
+        "adam",
+        "adamw",
+        "adahessian",
+        "sophia-h",
+        "newton-cg",
+        "lbfgs",
+    ] {
         let (whole, half, resumed) = (
             dir.arg(&format!("{optimizer}-whole.safetensors")),
             dir.arg(&format!("{optimizer}-half.safetensors")),

@@ -8,7 +8,7 @@ use curvature::autograd::{seeded_rng, Tape, Tensor, Var};
 use curvature::nn::data::{Dataset, Targets};
 use curvature::nn::{accuracy, cross_entropy, mse_loss, predicted_classes, Mlp, Module};
 use curvature::optim::{
-    Constant, CosineAnnealing, LinearWarmup, LrSchedule, OptimError, Optimizer,
+    Constant, CosineAnnealing, LinearWarmup, LrSchedule, OptimError, Optimizer, Work,
 };
 
 /// The loss of `model` (parameters `params`, bound on `tape`) on a batch:
@@ -189,6 +189,9 @@ pub struct History {
     pub records: Vec<EpochRecord>,
     /// The duration of every optimizer step, in seconds.
     pub step_seconds: Vec<f64>,
+    /// The optimizer's work (loss evaluations, gradients, HVPs) so far,
+    /// after every step of this run (`Optimizer::work`, cumulative).
+    pub work_after_step: Vec<Work>,
     /// `(step, training loss)` every `eval_every_steps` steps, from step 0.
     pub train_loss_by_step: Vec<(u64, f64)>,
 }
@@ -290,6 +293,7 @@ pub fn fit<O: Optimizer<f32>>(
                 batch_loss(model, tape, params, &x, &targets)
             })?;
             history.step_seconds.push(start.elapsed().as_secs_f64());
+            history.work_after_step.push(optimizer.work());
             steps += 1;
             if options
                 .eval_every_steps

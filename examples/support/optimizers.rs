@@ -1,12 +1,13 @@
-//! The four optimizers as one `Box<dyn Optimizer>` chosen at run time,
-//! built from command-line hyperparameters with defaults tuned for small MLPs.
+//! Every optimizer as one `Box<dyn Optimizer>` chosen at run time, built
+//! from command-line hyperparameters with defaults tuned for small MLPs.
 
 use std::fmt;
 
 use clap::ValueEnum;
 use curvature::autograd::{Element, Parameters};
 use curvature::optim::{
-    AdaHessian, AdaHessianConfig, Adam, AdamConfig, AdamW, AdamWConfig, Optimizer, Sgd, SgdConfig,
+    AdaHessian, AdaHessianConfig, Adam, AdamConfig, AdamW, AdamWConfig, Lbfgs, LbfgsConfig,
+    LineSearch, NewtonCg, NewtonCgConfig, Optimizer, Sgd, SgdConfig, SophiaH, SophiaHConfig,
 };
 
 use super::BoxError;
@@ -24,11 +25,27 @@ pub enum OptimizerKind {
     /// AdaHessian: Adam with a Hutchinson estimate of the Hessian's diagonal.
     #[value(name = "adahessian")]
     AdaHessian,
+    /// Sophia-H: clipped diagonal Newton with a Hutchinson estimate every k steps.
+    #[value(name = "sophia-h")]
+    SophiaH,
+    /// Newton-CG (Hessian-free): conjugate gradient on exact Hessian-vector products.
+    #[value(name = "newton-cg")]
+    NewtonCg,
+    /// L-BFGS with a strong-Wolfe line search (one iteration per step).
+    Lbfgs,
 }
 
 impl OptimizerKind {
     /// Every optimizer, in the order the comparisons list them.
-    pub const ALL: [OptimizerKind; 4] = [Self::Sgd, Self::Adam, Self::AdamW, Self::AdaHessian];
+    pub const ALL: [OptimizerKind; 7] = [
+        Self::Sgd,
+        Self::Adam,
+        Self::AdamW,
+        Self::AdaHessian,
+        Self::SophiaH,
+        Self::NewtonCg,
+        Self::Lbfgs,
+    ];
 
     /// The learning rate used when `--lr` is not given: tuned on the MLPs
     /// of the examples (the library's own defaults are PyTorch's and the
@@ -38,6 +55,8 @@ impl OptimizerKind {
             Self::Sgd => 0.1,
             Self::Adam | Self::AdamW => 0.01,
             Self::AdaHessian => 0.15,
+            Self::SophiaH => 0.01,
+            Self::NewtonCg | Self::Lbfgs => 1.0,
         }
     }
 
@@ -48,6 +67,9 @@ impl OptimizerKind {
             Self::Adam => "adam",
             Self::AdamW => "adamw",
             Self::AdaHessian => "adahessian",
+            Self::SophiaH => "sophia-h",
+            Self::NewtonCg => "newton-cg",
+            Self::Lbfgs => "lbfgs",
         }
     }
 }
@@ -76,17 +98,38 @@ impl Hyperparameters {
     /// silently ignoring it.
     fn check_applies_to(&self, kind: OptimizerKind) -> Result<(), BoxError> {
         use OptimizerKind::*;
-        let flags: [(&str, bool, &[OptimizerKind]); 6] = [
+        let flags: [(&str, bool, &[OptimizerKind]); 7] = [
             ("--momentum", self.momentum.is_some(), &[Sgd]),
-            ("--betas", self.betas.is_some(), &[Adam, AdamW, AdaHessian]),
-            ("--eps", self.eps.is_some(), &[Adam, AdamW, AdaHessian]),
+            (
+                "--weight-decay",
+                self.weight_decay.is_some(),
+                &[Sgd, Adam, AdamW, AdaHessian, SophiaH],
+            ),
+            (
+                "--betas",
+                self.betas.is_some(),
+                &[Adam, AdamW, AdaHessian, SophiaH],
+            ),
+            (
+                "--eps",
+                self.eps.is_some(),
+                &[Adam, AdamW, AdaHessian, SophiaH],
+            ),
             (
                 "--hessian-power",
                 self.hessian_power.is_some(),
                 &[AdaHessian],
             ),
-            ("--update-each", self.update_each.is_some(), &[AdaHessian]),
-            ("--n-samples", self.n_samples.is_some(), &[AdaHessian]),
+            (
+                "--update-each",
+                self.update_each.is_some(),
+                &[AdaHessian, SophiaH],
+            ),
+            (
+                "--n-samples",
+                self.n_samples.is_some(),
+                &[AdaHessian, SophiaH],
+            ),
         ];
         for (flag, given, applies_to) in flags {
             if given && !applies_to.contains(&kind) {
@@ -153,6 +196,36 @@ pub fn build<T: Element, P: Parameters<T> + ?Sized>(
             };
             Box::new(AdaHessian::new(params, config)?)
         }
+        OptimizerKind::SophiaH => {
+            let d = SophiaHConfig::default();
+            Box::new(SophiaH::new(SophiaHConfig {
+                lr,
+                betas: hyper.betas.unwrap_or(d.betas),
+                eps: hyper.eps.unwrap_or(d.eps),
+                weight_decay: hyper.weight_decay.unwrap_or(d.weight_decay),
+                update_each: hyper.update_each.unwrap_or(d.update_each),
+                n_samples: hyper.n_samples.unwrap_or(d.n_samples),
+                seed,
+                ..d
+            })?)
+        }
+        // Mini-batch Hessian-free: few CG iterations per batch and a
+        // damping that starts large (Martens 2010 starts at 1 too).
+        OptimizerKind::NewtonCg => Box::new(NewtonCg::new(NewtonCgConfig {
+            lr,
+            damping: 1.0,
+            max_cg_iter: 10,
+            ..NewtonCgConfig::default()
+        })?),
+        // One L-BFGS iteration per step (per batch), with the line search.
+        OptimizerKind::Lbfgs => Box::new(Lbfgs::new(LbfgsConfig {
+            lr,
+            max_iter: 1,
+            max_eval: Some(10),
+            history_size: 10,
+            line_search: LineSearch::StrongWolfe,
+            ..LbfgsConfig::default()
+        })?),
     };
     Ok(optimizer)
 }

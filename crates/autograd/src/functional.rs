@@ -239,7 +239,8 @@ where
 /// over `n_samples` Rademacher vectors `z` drawn from `rng`. Exact, for
 /// every draw, when the Hessian is diagonal; unbiased for the diagonal
 /// (not the row sums) of any Hessian, since `E[z_i z_j] = δ_ij`.
-/// One gradient with its graph kept, then one sweep per sample.
+/// One gradient with its graph kept, then one sweep per sample (see
+/// [`hutchinson_diagonal_on`], which it calls).
 pub fn hutchinson_diagonal<T: Element, F, R>(
     f: F,
     inputs: impl IntoIterator<Item = impl Borrow<Tensor<T>>>,
@@ -257,17 +258,165 @@ where
     );
     let (tape, vars, y) = trace(f, inputs);
     let g = tape.grad_graph(&y, &vars);
-    let mut sums: Vec<Tensor<T>> = inputs.iter().map(Tensor::zeros_like).collect();
-    for _ in 0..n_samples {
-        let z: Vec<Tensor<T>> = inputs
+    hutchinson_diagonal_on(&tape, &g, &vars, n_samples, rng)
+}
+
+/// The Hutchinson loop itself, on a tape where the gradient `gradient` of
+/// a scalar with respect to `inputs` was recorded by [`Tape::grad_graph`]:
+/// the mean of `z ⊙ Hz` over `n_samples` Rademacher draws, `Hz` one sweep
+/// through the recorded gradient seeded with `z`. The draws come from
+/// `rng`, one tensor per input in order, so a seeded generator gives the
+/// same estimate everywhere. [`hutchinson_diagonal`] and the optimizers'
+/// step driver both call it: there is one Hutchinson loop.
+///
+/// ```
+/// use curvature_autograd::{functional, seeded_rng, Tape, Tensor};
+/// let tape = Tape::new();
+/// let x = tape.var(Tensor::from_vec(vec![1.0_f64, 2.0], &[2]));
+/// let f = (x.square() * &Tensor::from_vec(vec![3.0, 5.0], &[2])).sum(); // diag H = (6, 10)
+/// let g = tape.grad_graph(&f, [&x]);
+/// let d = functional::hutchinson_diagonal_on(&tape, &g, [&x], 2, &mut seeded_rng(0));
+/// assert_eq!(d[0].to_vec(), vec![6.0, 10.0]); // exact: H is diagonal
+/// ```
+pub fn hutchinson_diagonal_on<T: Element, R, I>(
+    tape: &Tape<T>,
+    gradient: &[Var<T>],
+    inputs: I,
+    n_samples: usize,
+    rng: &mut R,
+) -> Vec<Tensor<T>>
+where
+    R: Rng + ?Sized,
+    I: IntoIterator,
+    I::Item: AsRef<Var<T>>,
+{
+    assert!(
+        n_samples >= 1,
+        "hutchinson_diagonal_on: n_samples must be at least 1, got 0"
+    );
+    let vars: Vec<Var<T>> = inputs.into_iter().map(|v| v.as_ref().clone()).collect();
+    let mut sums: Vec<Vec<T>> = gradient
+        .iter()
+        .map(|g| vec![T::zero(); g.numel()])
+        .collect();
+    for s in 0..n_samples {
+        let zs: Vec<Tensor<T>> = gradient
             .iter()
-            .map(|x| Tensor::rademacher(x.shape(), rng))
+            .map(|g| Tensor::rademacher(&g.shape(), rng))
             .collect();
-        let hz = tape.grad_many(&g, &z, &vars);
-        for ((s, z), hz) in sums.iter_mut().zip(&z).zip(&hz) {
-            *s = &*s + &(z * hz);
+        // Hz = ∇<g, z>: one more reverse sweep through the recorded
+        // gradient, seeded with z (the vector-Jacobian product of g)
+        let hzs = tape.grad_many(gradient, &zs, &vars);
+        for ((acc, z), hz) in sums.iter_mut().zip(&zs).zip(&hzs) {
+            for ((a, &z), &hz) in acc.iter_mut().zip(z.as_slice()).zip(hz.as_slice()) {
+                *a = if s == 0 { z * hz } else { *a + z * hz };
+            }
         }
     }
-    let scale = T::one() / T::from_f64(n_samples as f64);
-    sums.iter().map(|s| s.mul_scalar(scale)).collect()
+    if n_samples > 1 {
+        let scale = T::one() / T::from_f64(n_samples as f64);
+        for a in sums.iter_mut().flatten() {
+            *a = *a * scale;
+        }
+    }
+    sums.into_iter()
+        .zip(gradient)
+        .map(|(data, g)| Tensor::from_vec(data, &g.shape()))
+        .collect()
+}
+
+/// The Gauss-Newton-vector product `J^T H_L J v` of a loss composed with a
+/// model: `model` maps the inputs to an output `y` (any shape), `loss`
+/// maps `y` (a leaf of its own, at the model's value) to a scalar, `J` is
+/// the model's Jacobian and `H_L` the Hessian of the loss in `y`. For a
+/// convex loss (squared error, cross-entropy from logits) the
+/// Gauss-Newton matrix is positive semi-definite even where the full
+/// Hessian is not, which is what Hessian-free optimization (Martens 2010)
+/// and Newton-CG's option use. Three products, all reverse sweeps on one
+/// tape (see [`GaussNewton`]); never `J` or `H_L` in full.
+///
+/// ```
+/// use curvature_autograd::{functional, Tape, Tensor, Var};
+/// // y = a x (a linear model), loss 1/2 |y|^2: the Gauss-Newton matrix is a^T a
+/// let a = Tensor::from_vec(vec![1.0_f64, 2.0, 3.0, 4.0], &[2, 2]);
+/// let model = |tape: &Tape<f64>, p: &[Var<f64>]| tape.constant(&a).matmul(&p[0]);
+/// let loss = |_: &Tape<f64>, y: &Var<f64>| y.square().sum() * 0.5;
+/// let x = Tensor::from_vec(vec![0.5, -1.0], &[2, 1]);
+/// let v = Tensor::from_vec(vec![1.0, 0.0], &[2, 1]);
+/// let gv = functional::gnvp(model, loss, [&x], [&v]);
+/// assert_eq!(gv[0].to_vec(), vec![10.0, 14.0]); // first column of a^T a
+/// ```
+pub fn gnvp<T: Element, M, L>(
+    model: M,
+    loss: L,
+    inputs: impl IntoIterator<Item = impl Borrow<Tensor<T>>>,
+    v: impl IntoIterator<Item = impl Borrow<Tensor<T>>>,
+) -> Vec<Tensor<T>>
+where
+    M: Fn(&Tape<T>, &[Var<T>]) -> Var<T>,
+    L: Fn(&Tape<T>, &Var<T>) -> Var<T>,
+{
+    let inputs = &collect_tensors(inputs)[..];
+    let v = &collect_tensors(v)[..];
+    check_like("gnvp", "v", inputs, v);
+    let (tape, vars, y) = trace(model, inputs);
+    GaussNewton::new(&tape, &vars, &y, loss).product(v)
+}
+
+/// Gauss-Newton-vector products `J^T H_L J v` on one tape, for as many `v`
+/// as a solver needs: built once from the model's output (what is kept is
+/// `J^T u` recorded for a dummy `u`, and the loss's gradient in `y`
+/// recorded), each product then costs three reverse sweeps: `J v` by the
+/// double-vjp trick, `H_L (J v)`, and `J^T (H_L J v)`.
+pub struct GaussNewton<T: Element> {
+    tape: Tape<T>,
+    vars: Vec<Var<T>>,
+    output: Var<T>,
+    u: Var<T>,
+    jt_u: Vec<Var<T>>,
+    output_leaf: Var<T>,
+    loss_gradient: Vec<Var<T>>,
+}
+
+impl<T: Element> GaussNewton<T> {
+    /// The products of `loss ∘ model` at the point where `output` (the
+    /// model's output, recorded on `tape` from `inputs`) was computed.
+    /// `loss` is evaluated on a leaf holding the output's value.
+    pub fn new<L>(tape: &Tape<T>, inputs: &[Var<T>], output: &Var<T>, loss: L) -> Self
+    where
+        L: Fn(&Tape<T>, &Var<T>) -> Var<T>,
+    {
+        let u = tape.var(Tensor::zeros(&output.shape()));
+        let jt_u = tape.grad_graph(&(output * &u).sum(), inputs);
+        let output_leaf = tape.var(output.value());
+        let l = loss(tape, &output_leaf);
+        assert_eq!(
+            l.numel(),
+            1,
+            "gnvp: the loss must have one element, but it has shape {:?}",
+            l.shape()
+        );
+        let loss_gradient = tape.grad_graph(&l, [&output_leaf]);
+        Self {
+            tape: tape.clone(),
+            vars: inputs.to_vec(),
+            output: output.clone(),
+            u,
+            jt_u,
+            output_leaf,
+            loss_gradient,
+        }
+    }
+
+    /// `J^T H_L J v`, one tensor per input.
+    pub fn product(&self, v: &[Tensor<T>]) -> Vec<Tensor<T>> {
+        let jv = self.tape.grad_many(&self.jt_u, v, [&self.u]);
+        let hjv = self
+            .tape
+            .grad_many(&self.loss_gradient, &jv, [&self.output_leaf]);
+        let options = GradOptions::new().grad_output(hjv.into_iter().next().expect("one output"));
+        self.tape
+            .try_grad(&self.output, &self.vars, &options)
+            .unwrap_or_else(|e| panic!("gnvp: {e}"))
+    }
 }

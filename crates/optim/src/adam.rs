@@ -7,10 +7,13 @@ use curvature_autograd::{Element, Parameters, Tensor};
 
 use crate::optimizer::{
     bias_correction, check_finite, check_like_parameters, check_parameters_like_state,
-    check_zero_denominators, loss_and_gradients,
+    check_zero_denominators,
 };
 use crate::state::check_shapes;
-use crate::{validate, FirstOrderOptimizer, Objective, OptimError, Optimizer, OptimizerState};
+use crate::{
+    validate, FirstOrderOptimizer, Needs, Objective, OptimError, Optimizer, OptimizerState, Step,
+    Work,
+};
 
 /// The hyperparameters of [`Adam`], with PyTorch's defaults.
 #[derive(Clone, Debug, PartialEq)]
@@ -59,6 +62,7 @@ pub(crate) struct AdamCore<T> {
     step: u64,
     exp_avg: Vec<Tensor<T>>,
     exp_avg_sq: Vec<Tensor<T>>,
+    pub(crate) work: Work,
 }
 
 impl<T> AdamCore<T> {
@@ -87,17 +91,18 @@ impl<T: Element> AdamCore<T> {
             step: 0,
             exp_avg: Vec::new(),
             exp_avg_sq: Vec::new(),
+            work: Work::default(),
         })
     }
 
-    pub(crate) fn step_objective(
-        &mut self,
-        objective: &mut dyn Objective<T>,
-    ) -> Result<T, OptimError> {
-        check_parameters_like_state(&*objective, &self.exp_avg)?;
-        let (value, grads) = loss_and_gradients(&*objective, self.step + 1)?;
-        self.step_with_grads(objective, &grads)?;
-        Ok(value)
+    pub(crate) fn needs(&self, objective: &dyn Objective<T>) -> Result<Needs, OptimError> {
+        check_parameters_like_state(objective, &self.exp_avg)?;
+        Ok(Needs::default())
+    }
+
+    pub(crate) fn update(&mut self, step: &mut Step<'_, T>) -> Result<(), OptimError> {
+        let commit = step.commit();
+        self.step_with_grads(commit.objective, commit.gradient)
     }
 
     pub(crate) fn set_learning_rate(&mut self, lr: f64) -> Result<(), OptimError> {
@@ -253,8 +258,20 @@ impl<T> fmt::Display for Adam<T> {
 }
 
 impl<T: Element> Optimizer<T> for Adam<T> {
-    fn step_objective(&mut self, objective: &mut dyn Objective<T>) -> Result<T, OptimError> {
-        self.core.step_objective(objective)
+    fn needs(&self, objective: &dyn Objective<T>) -> Result<Needs, OptimError> {
+        self.core.needs(objective)
+    }
+
+    fn update(&mut self, step: &mut Step<'_, T>) -> Result<(), OptimError> {
+        self.core.update(step)
+    }
+
+    fn work(&self) -> Work {
+        self.core.work
+    }
+
+    fn record_work(&mut self, work: Work) {
+        self.core.work += work;
     }
 
     fn learning_rate(&self) -> f64 {

@@ -5,7 +5,10 @@ use std::fmt;
 use curvature_autograd::{Element, Parameters, Tensor};
 
 use crate::adam::AdamCore;
-use crate::{AdamConfig, FirstOrderOptimizer, Objective, OptimError, Optimizer, OptimizerState};
+use crate::{
+    AdamConfig, FirstOrderOptimizer, Needs, Objective, OptimError, Optimizer, OptimizerState, Step,
+    Work,
+};
 
 /// The hyperparameters of [`AdamW`]: those of Adam, with PyTorch's AdamW
 /// default `weight_decay = 1e-2`.
@@ -96,8 +99,20 @@ impl<T> fmt::Display for AdamW<T> {
 }
 
 impl<T: Element> Optimizer<T> for AdamW<T> {
-    fn step_objective(&mut self, objective: &mut dyn Objective<T>) -> Result<T, OptimError> {
-        self.core.step_objective(objective)
+    fn needs(&self, objective: &dyn Objective<T>) -> Result<Needs, OptimError> {
+        self.core.needs(objective)
+    }
+
+    fn update(&mut self, step: &mut Step<'_, T>) -> Result<(), OptimError> {
+        self.core.update(step)
+    }
+
+    fn work(&self) -> Work {
+        self.core.work
+    }
+
+    fn record_work(&mut self, work: Work) {
+        self.core.work += work;
     }
 
     fn learning_rate(&self) -> f64 {

@@ -46,6 +46,25 @@ pub enum OptimError {
         /// The step (1-based) that was attempted.
         step: u64,
     },
+    /// A loss, gradient or product computed inside a step (a line search's
+    /// trial point, a conjugate-gradient iteration) is NaN or infinite:
+    /// nothing was updated.
+    #[error(
+        "the {what}{detail} is not finite at {phase} iteration {iteration} of step {step}; \
+         no parameter was updated"
+    )]
+    NonFiniteDuring {
+        /// `"loss"`, `"gradient"` or `"Hessian-vector product"`.
+        what: &'static str,
+        /// The value, or the parameter concerned, formatted (may be empty).
+        detail: String,
+        /// The inner loop: `"line search"`, `"conjugate gradient"`, ...
+        phase: &'static str,
+        /// Its iteration (from 1).
+        iteration: usize,
+        /// The step (1-based) that was attempted.
+        step: u64,
+    },
     /// The number of parameters (or gradients) differs from what the
     /// optimizer's state was built for.
     #[error("expected {expected} {what}, got {got}")]
@@ -88,6 +107,13 @@ pub enum OptimError {
         /// Why it cannot apply.
         reason: String,
     },
+    /// Gauss-Newton products were asked for, but the objective does not
+    /// split into a model and a loss of its output.
+    #[error(
+        "Gauss-Newton products need the loss split into a model and a loss of its output \
+         (GaussNewtonObjective); this objective does not provide it"
+    )]
+    NoGaussNewtonSplit,
     /// A saved state that does not fit this optimizer.
     #[error("cannot load optimizer state: {0}")]
     State(String),

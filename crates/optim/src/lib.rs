@@ -1,14 +1,16 @@
 //! Optimizers that update parameter tensors in place: [`Sgd`], [`Adam`],
-//! [`AdamW`] and [`AdaHessian`], behind one [`Optimizer`] trait, with
-//! learning-rate schedules.
+//! [`AdamW`], [`AdaHessian`], [`SophiaH`], [`NewtonCg`] and [`Lbfgs`],
+//! behind one [`Optimizer`] trait, with learning-rate schedules.
 //!
 //! A step is given the parameters (anything that implements
 //! [`Parameters`](curvature_autograd::Parameters): a `Vec<Tensor>`, an
 //! `nn` module) and a closure that builds the loss on a fresh tape from the
-//! bound parameters. Each optimizer runs exactly the backward passes it
-//! needs: one gradient for SGD and Adam; for AdaHessian a gradient whose
-//! graph is kept, then one Hessian-vector product per Rademacher draw. The
-//! tape is dropped at the end of every step.
+//! bound parameters. One step driver runs every optimizer: the optimizer
+//! declares what it [`Needs`] (a gradient; a Hutchinson diagonal; an HVP
+//! oracle for an inner solver; loss evaluations for a line search), the
+//! driver computes exactly that from one tape, checks it, and hands it to
+//! the optimizer's update as a [`Step`]. The tape is dropped at the end of
+//! every step. Each update and its sources: `docs/optimizers.md`.
 //!
 //! ```
 //! use curvature_autograd::{Tape, Tensor, Var};
@@ -39,22 +41,30 @@
 mod adahessian;
 mod adam;
 mod adamw;
+mod driver;
 mod error;
+mod lbfgs;
+mod newton_cg;
 mod objective;
 mod optimizer;
 mod schedule;
 mod sgd;
+mod sophia;
 mod state;
 mod validate;
 
 pub use adahessian::{AdaHessian, AdaHessianConfig, Averaging, Estimate};
 pub use adam::{Adam, AdamConfig};
 pub use adamw::{AdamW, AdamWConfig};
+pub use driver::{Commit, HutchinsonDraws, Needs, Step, Work};
 pub use error::OptimError;
-pub use objective::{ClosureObjective, Objective};
+pub use lbfgs::{Lbfgs, LbfgsConfig, LineSearch};
+pub use newton_cg::{NewtonCg, NewtonCgConfig};
+pub use objective::{ClosureObjective, GaussNewtonObjective, Objective};
 pub use optimizer::{FirstOrderOptimizer, Optimizer};
 pub use schedule::{
     Constant, CosineAnnealing, LinearWarmup, LrSchedule, MultiStepDecay, StepDecay,
 };
 pub use sgd::{Sgd, SgdConfig};
+pub use sophia::{SophiaH, SophiaHConfig};
 pub use state::OptimizerState;

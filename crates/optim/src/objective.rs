@@ -54,6 +54,124 @@ pub trait Objective<T: Element>: Parameters<T> {
     /// that tape (one leaf per parameter, in [`Parameters::parameters`]
     /// order). The result must have exactly one element.
     fn loss(&self, tape: &Tape<T>, params: &[Var<T>]) -> Var<T>;
+
+    /// For Gauss-Newton products: the model's output on `tape`, of which
+    /// the loss is a function ([`Objective::output_loss`]). `None`, the
+    /// default, when the objective is not split so;
+    /// [`GaussNewtonObjective`] is.
+    fn model_output(&self, tape: &Tape<T>, params: &[Var<T>]) -> Option<Var<T>> {
+        let _ = (tape, params);
+        None
+    }
+
+    /// The loss as a function of the model's output (see
+    /// [`Objective::model_output`]); `None` by default.
+    fn output_loss(&self, tape: &Tape<T>, output: &Var<T>) -> Option<Var<T>> {
+        let _ = (tape, output);
+        None
+    }
+}
+
+/// A parameter owner, a model and a loss of the model's output, taken
+/// together as an [`Objective`] whose loss is `loss(tape, model(params,
+/// tape, p))`: the split that Gauss-Newton products `J^T H_L J v` need
+/// ([`NewtonCgConfig::gauss_newton`](crate::NewtonCgConfig::gauss_newton)).
+///
+/// ```
+/// use curvature_autograd::{Tape, Tensor, Var};
+/// use curvature_optim::{GaussNewtonObjective, NewtonCg, NewtonCgConfig, Optimizer};
+///
+/// // fit y = tanh(w x) to data made with w = 0.5
+/// let x = Tensor::from_vec(vec![-1.0_f64, 0.5, 2.0], &[3]);
+/// let y = x.mul_scalar(0.5).tanh();
+/// let mut params = vec![Tensor::scalar(2.0_f64)];
+/// let config = NewtonCgConfig { gauss_newton: true, ..Default::default() };
+/// let mut opt = NewtonCg::new(config)?;
+/// for _ in 0..20 {
+///     let mut objective = GaussNewtonObjective::new(
+///         &mut params,
+///         |_, tape: &Tape<f64>, p: &[Var<f64>]| (&tape.constant(&x) * &p[0]).tanh(),
+///         |tape: &Tape<f64>, out: &Var<f64>| (out - &tape.constant(&y)).square().sum(),
+///     );
+///     opt.step_objective(&mut objective)?;
+/// }
+/// assert!((params[0].item() - 0.5).abs() < 1e-8, "{}", params[0].item());
+/// # Ok::<(), curvature_optim::OptimError>(())
+/// ```
+pub struct GaussNewtonObjective<'a, P: ?Sized, M, L> {
+    params: &'a mut P,
+    model: M,
+    loss: L,
+}
+
+impl<'a, P: ?Sized, M, L> GaussNewtonObjective<'a, P, M, L> {
+    /// The objective `loss(tape, model(params, tape, bound parameters))`.
+    pub fn new<T>(params: &'a mut P, model: M, loss: L) -> Self
+    where
+        T: Element,
+        P: Parameters<T>,
+        M: Fn(&P, &Tape<T>, &[Var<T>]) -> Var<T>,
+        L: Fn(&Tape<T>, &Var<T>) -> Var<T>,
+    {
+        Self {
+            params,
+            model,
+            loss,
+        }
+    }
+}
+
+impl<P: ?Sized, M, L> fmt::Debug for GaussNewtonObjective<'_, P, M, L> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GaussNewtonObjective")
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T, P, M, L> Parameters<T> for GaussNewtonObjective<'_, P, M, L>
+where
+    T: Element,
+    P: Parameters<T> + ?Sized,
+{
+    fn parameters(&self) -> Vec<&Tensor<T>> {
+        self.params.parameters()
+    }
+
+    fn parameters_mut(&mut self) -> Vec<&mut Tensor<T>> {
+        self.params.parameters_mut()
+    }
+
+    fn parameter_names(&self) -> Vec<String> {
+        self.params.parameter_names()
+    }
+
+    fn parameter_count(&self) -> usize {
+        self.params.parameter_count()
+    }
+
+    fn bind(&self, tape: &Tape<T>) -> Vec<Var<T>> {
+        self.params.bind(tape)
+    }
+}
+
+impl<T, P, M, L> Objective<T> for GaussNewtonObjective<'_, P, M, L>
+where
+    T: Element,
+    P: Parameters<T> + ?Sized,
+    M: Fn(&P, &Tape<T>, &[Var<T>]) -> Var<T>,
+    L: Fn(&Tape<T>, &Var<T>) -> Var<T>,
+{
+    fn loss(&self, tape: &Tape<T>, params: &[Var<T>]) -> Var<T> {
+        (self.loss)(tape, &(self.model)(self.params, tape, params))
+    }
+
+    fn model_output(&self, tape: &Tape<T>, params: &[Var<T>]) -> Option<Var<T>> {
+        Some((self.model)(self.params, tape, params))
+    }
+
+    fn output_loss(&self, tape: &Tape<T>, output: &Var<T>) -> Option<Var<T>> {
+        Some((self.loss)(tape, output))
+    }
 }
 
 /// A parameter owner `P` and a loss closure `F` taken together as an

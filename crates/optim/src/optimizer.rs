@@ -5,6 +5,7 @@ use std::fmt;
 
 use curvature_autograd::{Element, Parameters, Tape, Tensor, Var};
 
+use crate::driver::{self, Needs, Step, Work};
 use crate::{ClosureObjective, Objective, OptimError, OptimizerState};
 
 /// An optimizer that updates parameter tensors in place.
@@ -82,13 +83,45 @@ use crate::{ClosureObjective, Objective, OptimError, OptimizerState};
 /// [`step`]: Optimizer::step
 /// [`step_objective`]: Optimizer::step_objective
 pub trait Optimizer<T: Element>: fmt::Display {
+    /// What the method needs from the tape at its next step (step
+    /// [`Optimizer::step_count`] + 1): the gradient always; a Hutchinson
+    /// diagonal, Hessian-vector products, evaluations at trial points as
+    /// declared. Also checks `objective`'s parameters against the
+    /// optimizer's state (their number and shapes), before anything is
+    /// evaluated.
+    fn needs(&self, objective: &dyn Objective<T>) -> Result<Needs, OptimError>;
+
+    /// The method's update, given what the driver measured at the step's
+    /// starting point. It may ask `step` for more (Hessian-vector
+    /// products, losses at trial points), then writes the parameters
+    /// through [`Step::commit`] and advances its step count. It checks
+    /// everything that can fail before it writes (to the parameters or to
+    /// its own state), so an error leaves both unchanged.
+    fn update(&mut self, step: &mut Step<'_, T>) -> Result<(), OptimError>;
+
     /// One optimization step on `objective`: evaluates its loss on a fresh
     /// tape, computes what the method needs from it, updates its
     /// parameters in place and returns the loss before the update.
     ///
-    /// The object-safe form of [`Optimizer::step`], and the one method
-    /// that an optimizer implements to step.
-    fn step_objective(&mut self, objective: &mut dyn Objective<T>) -> Result<T, OptimError>;
+    /// The object-safe form of [`Optimizer::step`]. Provided: the one step
+    /// driver runs [`Optimizer::needs`], the evaluation and its checks,
+    /// and [`Optimizer::update`]; optimizers do not override it.
+    fn step_objective(&mut self, objective: &mut dyn Objective<T>) -> Result<T, OptimError> {
+        driver::drive(self, objective)
+    }
+
+    /// The work done by the steps so far (loss evaluations, gradients,
+    /// Hessian-vector products), failed steps included. Not part of the
+    /// saved state. Provided: zeros, for an optimizer that does not count.
+    fn work(&self) -> Work {
+        Work::default()
+    }
+
+    /// Adds a step's work to [`Optimizer::work`]; the driver calls it
+    /// after every step. Provided: does nothing.
+    fn record_work(&mut self, work: Work) {
+        let _ = work;
+    }
 
     /// One optimization step: evaluates `loss` on a fresh tape, computes
     /// what the method needs from it, updates `params` in place and
@@ -128,8 +161,24 @@ pub trait Optimizer<T: Element>: fmt::Display {
 
 /// A boxed optimizer (`Box<dyn Optimizer<T>>` included) is an optimizer.
 impl<T: Element, O: Optimizer<T> + ?Sized> Optimizer<T> for Box<O> {
+    fn needs(&self, objective: &dyn Objective<T>) -> Result<Needs, OptimError> {
+        (**self).needs(objective)
+    }
+
+    fn update(&mut self, step: &mut Step<'_, T>) -> Result<(), OptimError> {
+        (**self).update(step)
+    }
+
     fn step_objective(&mut self, objective: &mut dyn Objective<T>) -> Result<T, OptimError> {
         (**self).step_objective(objective)
+    }
+
+    fn work(&self) -> Work {
+        (**self).work()
+    }
+
+    fn record_work(&mut self, work: Work) {
+        (**self).record_work(work)
     }
 
     fn learning_rate(&self) -> f64 {
@@ -156,8 +205,24 @@ impl<T: Element, O: Optimizer<T> + ?Sized> Optimizer<T> for Box<O> {
 /// A borrowed optimizer is an optimizer, so generic code that takes an
 /// `O: Optimizer<T>` by value also takes `&mut opt`.
 impl<T: Element, O: Optimizer<T> + ?Sized> Optimizer<T> for &mut O {
+    fn needs(&self, objective: &dyn Objective<T>) -> Result<Needs, OptimError> {
+        (**self).needs(objective)
+    }
+
+    fn update(&mut self, step: &mut Step<'_, T>) -> Result<(), OptimError> {
+        (**self).update(step)
+    }
+
     fn step_objective(&mut self, objective: &mut dyn Objective<T>) -> Result<T, OptimError> {
         (**self).step_objective(objective)
+    }
+
+    fn work(&self) -> Work {
+        (**self).work()
+    }
+
+    fn record_work(&mut self, work: Work) {
+        (**self).record_work(work)
     }
 
     fn learning_rate(&self) -> f64 {
@@ -316,22 +381,6 @@ pub(crate) fn check_parameters_like_shapes<T: Element, P: Parameters<T> + ?Sized
             got: ps[index].shape().to_vec(),
         }),
     }
-}
-
-/// The loss and its gradient with respect to each parameter, on a fresh
-/// tape that is dropped before this returns (so the parameters' storage is
-/// no longer shared and can be updated in place without a copy).
-pub(crate) fn loss_and_gradients<T: Element>(
-    objective: &dyn Objective<T>,
-    step: u64,
-) -> Result<(T, Vec<Tensor<T>>), OptimError> {
-    let tape = Tape::new();
-    let vars = objective.bind(&tape);
-    let out = objective.loss(&tape, &vars);
-    let value = loss_value(&out, step)?;
-    let grads = tape.grad(&out, &vars);
-    check_finite(objective, &grads, "gradient", step)?;
-    Ok((value, grads))
 }
 
 /// `1 - beta^t`, the bias correction of a moving average started at 0.

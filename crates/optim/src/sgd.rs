@@ -5,11 +5,12 @@ use std::fmt;
 
 use curvature_autograd::{Element, Parameters, Tensor};
 
-use crate::optimizer::{
-    check_finite, check_like_parameters, check_parameters_like_shapes, loss_and_gradients,
-};
+use crate::optimizer::{check_finite, check_like_parameters, check_parameters_like_shapes};
 use crate::state::check_shapes;
-use crate::{validate, FirstOrderOptimizer, Objective, OptimError, Optimizer, OptimizerState};
+use crate::{
+    validate, FirstOrderOptimizer, Needs, Objective, OptimError, Optimizer, OptimizerState, Step,
+    Work,
+};
 
 /// The hyperparameters of [`Sgd`]. The learning rate has no default (as in
 /// PyTorch); [`SgdConfig::new`] sets it and leaves the rest at their
@@ -101,6 +102,7 @@ pub struct Sgd<T> {
     momentum_buffers: Vec<Tensor<T>>,
     /// The parameters' shapes, from the first step (or a loaded state).
     shapes: Vec<Vec<usize>>,
+    work: Work,
 }
 
 impl<T: Element> Sgd<T> {
@@ -113,6 +115,7 @@ impl<T: Element> Sgd<T> {
             step: 0,
             momentum_buffers: Vec::new(),
             shapes: Vec::new(),
+            work: Work::default(),
         })
     }
 
@@ -150,11 +153,22 @@ impl<T> fmt::Display for Sgd<T> {
 }
 
 impl<T: Element> Optimizer<T> for Sgd<T> {
-    fn step_objective(&mut self, objective: &mut dyn Objective<T>) -> Result<T, OptimError> {
-        self.check_parameters(&*objective)?;
-        let (value, grads) = loss_and_gradients(&*objective, self.step + 1)?;
-        self.step_with_grads(objective, &grads)?;
-        Ok(value)
+    fn needs(&self, objective: &dyn Objective<T>) -> Result<Needs, OptimError> {
+        self.check_parameters(objective)?;
+        Ok(Needs::default())
+    }
+
+    fn update(&mut self, step: &mut Step<'_, T>) -> Result<(), OptimError> {
+        let commit = step.commit();
+        self.step_with_grads(commit.objective, commit.gradient)
+    }
+
+    fn work(&self) -> Work {
+        self.work
+    }
+
+    fn record_work(&mut self, work: Work) {
+        self.work += work;
     }
 
     fn learning_rate(&self) -> f64 {

@@ -107,6 +107,34 @@ impl<T: Element> OptimizerState<T> {
     }
 }
 
+/// A `u64` (a counter, or an `f64`'s bits) as a `[4]` tensor of 16-bit
+/// pieces, most significant first: exact in every element type, `f32`
+/// included, so a saved run resumes bit for bit.
+pub(crate) fn u64_to_tensor<T: Element>(n: u64) -> Tensor<T> {
+    let pieces = (0..4)
+        .rev()
+        .map(|k| T::from_f64(((n >> (16 * k)) & 0xFFFF) as f64));
+    Tensor::from_vec(pieces.collect(), &[4])
+}
+
+/// The `u64` that [`u64_to_tensor`] wrote; an error names the entry when
+/// the tensor is not four whole pieces below 2^16.
+pub(crate) fn u64_from_tensor<T: Element>(t: &Tensor<T>, name: &str) -> Result<u64, OptimError> {
+    let v = t.to_vec();
+    let bad = || OptimError::State(format!("entry {name:?} is not a saved 64-bit value"));
+    if v.len() != 4 {
+        return Err(bad());
+    }
+    v.iter().try_fold(0_u64, |n, p| {
+        let p = p.as_f64();
+        if (0.0..65_536.0).contains(&p) && p.fract() == 0.0 {
+            Ok((n << 16) | p as u64)
+        } else {
+            Err(bad())
+        }
+    })
+}
+
 /// Checks restored buffers against the shapes an optimizer already knows.
 pub(crate) fn check_shapes<T: Element>(
     buffers: &[Tensor<T>],
@@ -139,6 +167,18 @@ mod tests {
         s.insert_per_parameter("exp_avg", &[Tensor::zeros(&[2]), Tensor::zeros(&[3, 1])]);
         s.insert_per_parameter("exp_avg_sq", &[Tensor::zeros(&[2]), Tensor::zeros(&[3, 1])]);
         s
+    }
+
+    #[test]
+    fn u64_values_round_trip_exactly_in_f32() {
+        for n in [0, 1, 65_535, 65_536, u64::MAX, 1e-3_f64.to_bits()] {
+            let t: Tensor<f32> = u64_to_tensor(n);
+            assert_eq!(u64_from_tensor(&t, "n").unwrap(), n);
+        }
+        let bad = Tensor::<f32>::from_vec(vec![0.0, 0.5, 0.0, 0.0], &[4]);
+        assert!(u64_from_tensor(&bad, "n").is_err());
+        let short = Tensor::<f32>::from_vec(vec![0.0; 3], &[3]);
+        assert!(u64_from_tensor(&short, "n").is_err());
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod anomaly;
 mod broadcasting_proptest;
 mod errors;
 mod functional;
+mod gauss_newton;
 mod hessian;
 mod hutchinson;
 mod hvp;

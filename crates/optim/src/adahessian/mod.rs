@@ -11,13 +11,13 @@ pub use config::{AdaHessianConfig, Estimate};
 
 use std::fmt;
 
-use curvature_autograd::{seeded_rng, Element, Parameters, SeededRng, Tape, Tensor, Var};
+use curvature_autograd::{Element, Parameters, Tensor};
 
-use crate::optimizer::{
-    bias_correction, check_finite, check_parameters_like_state, check_zero_denominators, loss_value,
-};
+use crate::optimizer::{bias_correction, check_parameters_like_state, check_zero_denominators};
 use crate::state::check_shapes;
-use crate::{validate, Objective, OptimError, Optimizer, OptimizerState};
+use crate::{
+    validate, HutchinsonDraws, Needs, Objective, OptimError, Optimizer, OptimizerState, Step, Work,
+};
 
 /// AdaHessian, following the authors' image-classification code. At step
 /// `t` (from 1), with `g` the gradient and `D` the Hessian-diagonal
@@ -31,14 +31,16 @@ use crate::{validate, Objective, OptimError, Optimizer, OptimizerState};
 /// p <- p - lr ( (m / (1 - beta1^t)) / ((v / (1 - beta2^t))^(k/2) + eps) + weight_decay p )
 /// ```
 ///
-/// `avg` is the parameter's declared [`Averaging`]. Each step runs the
-/// loss closure once on a fresh tape; on steps that refresh `D` it keeps
-/// the gradient's graph (`grad_graph`) and runs one more reverse sweep per
-/// draw for `H z = ∇<g, z>`; on the other steps, one plain gradient. The
-/// tape is dropped before the parameters are updated in place.
+/// `avg` is the parameter's declared [`Averaging`]. On the step driver,
+/// AdaHessian declares a Hutchinson diagonal with `n_samples` draws on the
+/// steps that refresh `D` and only the gradient on the others; the driver
+/// runs the loss closure once on a fresh tape, keeps the gradient's graph
+/// when `D` is refreshed and runs one more reverse sweep per draw for
+/// `H z = ∇<g, z>`. The tape is dropped before the parameters are updated
+/// in place.
 ///
-/// The Rademacher draws of step `t` come from the optimizer's own
-/// generator ([`seeded_rng`], xoshiro256++) seeded from `(seed, t)`, so a
+/// The Rademacher draws of step `t` come from a generator
+/// ([`curvature_autograd::seeded_rng`], xoshiro256++) seeded from `(seed, t)`, so a
 /// run is reproducible on every machine and resumes exactly from a saved
 /// [`OptimizerState`].
 ///
@@ -65,14 +67,10 @@ pub struct AdaHessian<T> {
     config: AdaHessianConfig,
     averaging: Vec<Averaging>,
     step: u64,
-    hvp_count: u64,
+    work: Work,
     exp_avg: Vec<Tensor<T>>,
     exp_hessian_diag_sq: Vec<Tensor<T>>,
     hessian_diag: Vec<Tensor<T>>,
-    /// Scratch for the new estimate: the mean of `z ⊙ Hz` over the draws
-    /// of the current step, then the pending `D` (absolute value and
-    /// averaging applied) until the step can no longer fail.
-    draws: Vec<Vec<T>>,
 }
 
 impl<T: Element> AdaHessian<T> {
@@ -94,10 +92,9 @@ impl<T: Element> AdaHessian<T> {
             config,
             averaging,
             step: 0,
-            hvp_count: 0,
+            work: Work::default(),
             exp_avg: zeros.clone(),
             exp_hessian_diag_sq: zeros.clone(),
-            draws: zeros.iter().map(|z| z.to_vec()).collect(),
             hessian_diag: zeros,
         })
     }
@@ -115,7 +112,7 @@ impl<T: Element> AdaHessian<T> {
     /// The number of Hessian-vector products computed so far (`n_samples`
     /// per refresh of `D`). Not part of the saved state.
     pub fn hvp_count(&self) -> u64 {
-        self.hvp_count
+        self.work.hessian_vector_products
     }
 
     /// The Hessian-diagonal estimate `D` used by the last step (after the
@@ -128,41 +125,6 @@ impl<T: Element> AdaHessian<T> {
     /// Whether step `t` (from 1) computes a new `D`.
     fn refreshes_at(&self, t: u64) -> bool {
         (t - 1) % self.config.update_each as u64 == 0
-    }
-
-    /// The generator of the draws at step `t`: a function of `(seed, t)`
-    /// only, so a resumed run draws what the uninterrupted one would have.
-    fn rng_for_step(&self, t: u64) -> SeededRng {
-        seeded_rng(self.config.seed ^ splitmix64(t))
-    }
-
-    /// Fills `self.draws` with the mean of `z ⊙ Hz` over `n_samples`
-    /// Rademacher draws, given the gradient with its graph kept.
-    fn hutchinson(&mut self, tape: &Tape<T>, grads: &[Var<T>], vars: &[Var<T>], t: u64) {
-        let mut rng = self.rng_for_step(t);
-        let n = self.config.n_samples;
-        for s in 0..n {
-            let zs: Vec<Tensor<T>> = self
-                .exp_avg
-                .iter()
-                .map(|p| Tensor::rademacher(p.shape(), &mut rng))
-                .collect();
-            // Hz = ∇<g, z>: one more reverse sweep through the recorded
-            // gradient, seeded with z (the vector-Jacobian product of g)
-            let hzs = tape.grad_many(grads, &zs, vars);
-            self.hvp_count += 1;
-            for ((acc, z), hz) in self.draws.iter_mut().zip(&zs).zip(&hzs) {
-                for ((a, &z), &hz) in acc.iter_mut().zip(z.as_slice()).zip(hz.as_slice()) {
-                    *a = if s == 0 { z * hz } else { *a + z * hz };
-                }
-            }
-        }
-        if n > 1 {
-            let scale = T::one() / T::from_f64(n as f64);
-            for a in self.draws.iter_mut().flatten() {
-                *a = *a * scale;
-            }
-        }
     }
 }
 
@@ -206,14 +168,6 @@ fn update_elements<T: Element>(
     }
 }
 
-/// SplitMix64's output function: spreads consecutive steps over the seed space.
-fn splitmix64(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 /// The method and its hyperparameters, for logs: `adahessian (lr 0.15,
 /// betas (0.9, 0.999), eps 1e-4, weight decay 0, hessian power 1, update
 /// each 1, 1 sample per estimate)`.
@@ -238,11 +192,9 @@ impl<T> fmt::Display for AdaHessian<T> {
 }
 
 impl<T: Element> Optimizer<T> for AdaHessian<T> {
-    fn step_objective(&mut self, objective: &mut dyn Objective<T>) -> Result<T, OptimError> {
-        let params = objective;
-        let t = self.step + 1;
+    fn needs(&self, objective: &dyn Objective<T>) -> Result<Needs, OptimError> {
         // The state was sized at construction: even an empty one is binding.
-        let count = params.parameters().len();
+        let count = objective.parameters().len();
         if count != self.exp_avg.len() {
             return Err(OptimError::Count {
                 what: "parameters",
@@ -250,57 +202,38 @@ impl<T: Element> Optimizer<T> for AdaHessian<T> {
                 got: count,
             });
         }
-        check_parameters_like_state(&*params, &self.exp_avg)?;
-        let refresh = self.refreshes_at(t);
+        check_parameters_like_state(objective, &self.exp_avg)?;
+        let t = self.step + 1;
+        // The draws of step t are a function of (seed, t) only, so a
+        // resumed run draws what the uninterrupted one would have.
+        let hutchinson = self
+            .refreshes_at(t)
+            .then(|| HutchinsonDraws::at_step(self.config.seed, t, self.config.n_samples));
+        Ok(Needs {
+            hutchinson,
+            ..Needs::default()
+        })
+    }
 
-        // Everything the tape is needed for, in a scope that drops it: the
-        // parameters' storage is then unshared and updated without a copy.
-        let (value, grads) = {
-            let tape = Tape::new();
-            let vars = params.bind(&tape);
-            let out = params.loss(&tape, &vars);
-            let value = loss_value(&out, t)?;
-            let grads = if refresh {
-                let g = tape.grad_graph(&out, &vars);
-                let values: Vec<Tensor<T>> = g.iter().map(Var::value).collect();
-                check_finite(&*params, &values, "gradient", t)?;
-                self.hutchinson(&tape, &g, &vars, t);
-                values
-            } else {
-                let g = tape.grad(&out, &vars);
-                check_finite(&*params, &g, "gradient", t)?;
-                g
-            };
-            (value, grads)
-        };
-
-        if refresh {
-            if let Some(index) = self
-                .draws
-                .iter()
-                .position(|d| d.iter().any(|x| !x.is_finite()))
-            {
-                return Err(OptimError::NonFinite {
-                    what: "Hessian diagonal estimate",
-                    parameter: crate::optimizer::parameter_name(&*params, index),
-                    index,
-                    step: t,
-                });
-            }
-            // The new D, pending in `draws` until nothing can fail any more.
+    fn update(&mut self, step: &mut Step<'_, T>) -> Result<(), OptimError> {
+        let t = step.number();
+        let commit = step.commit();
+        let params = commit.objective;
+        let grads = commit.gradient;
+        // The new D (the driver's estimate, checked finite), pending in
+        // the step's buffer until nothing can fail any more.
+        let mut pending: Option<&mut [Tensor<T>]> = commit.hessian_diagonal;
+        if let Some(draws) = pending.as_deref_mut() {
             let absolute = self.config.estimate == Estimate::Absolute;
-            for ((d, averaging), p) in self
-                .draws
-                .iter_mut()
-                .zip(&self.averaging)
-                .zip(&self.exp_avg)
-            {
+            for ((d, averaging), p) in draws.iter_mut().zip(&self.averaging).zip(&self.exp_avg) {
+                let d = d.make_mut();
                 if absolute {
                     d.iter_mut().for_each(|x| *x = x.abs());
                 }
                 averaging.apply(p.shape(), d);
             }
         }
+        let pending = pending.as_deref();
 
         let c = &self.config;
         let (one, zero) = (T::one(), T::zero());
@@ -315,10 +248,9 @@ impl<T: Element> Optimizer<T> for AdaHessian<T> {
         let k = T::from_f64(c.hessian_power);
         let newton = c.hessian_power == 1.0;
         let diag = |i: usize| -> &[T] {
-            if refresh {
-                &self.draws[i]
-            } else {
-                self.hessian_diag[i].as_slice()
+            match pending {
+                Some(draws) => draws[i].as_slice(),
+                None => self.hessian_diag[i].as_slice(),
             }
         };
 
@@ -339,9 +271,9 @@ impl<T: Element> Optimizer<T> for AdaHessian<T> {
             check_zero_denominators(&*params, t, bad)?;
         }
 
-        if refresh {
-            for (d, pending) in self.hessian_diag.iter_mut().zip(&self.draws) {
-                d.make_mut().copy_from_slice(pending);
+        if let Some(draws) = pending {
+            for (d, pending) in self.hessian_diag.iter_mut().zip(draws) {
+                d.make_mut().copy_from_slice(pending.as_slice());
             }
         }
 
@@ -368,7 +300,15 @@ impl<T: Element> Optimizer<T> for AdaHessian<T> {
             }
         }
         self.step = t;
-        Ok(value)
+        Ok(())
+    }
+
+    fn work(&self) -> Work {
+        self.work
+    }
+
+    fn record_work(&mut self, work: Work) {
+        self.work += work;
     }
 
     fn learning_rate(&self) -> f64 {

@@ -8,4 +8,8 @@ mod common;
 mod adahessian;
 mod boxed;
 mod convergence;
+mod driver;
 mod first_order;
+mod lbfgs;
+mod newton_cg;
+mod sophia;
