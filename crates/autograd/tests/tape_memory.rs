@@ -39,26 +39,32 @@ fn many_grads_on_one_tape_stay_flat_and_the_last_var_frees_the_tape() {
     let tape = gv.tape();
     let mark = tape.len();
     let first = tape.grad(&gv, &x);
-    let before = live_bytes();
-    for _ in 0..1000 {
-        black_box(tape.grad(&gv, &x));
+    // four windows of 250: a leak of even one byte per gradient grows every
+    // window past the slack; a one-off allocation elsewhere in the process
+    // (the test harness's own threads, under load) grows one at most
+    let mut live = vec![live_bytes()];
+    for _ in 0..4 {
+        for _ in 0..250 {
+            black_box(tape.grad(&gv, &x));
+        }
+        live.push(live_bytes());
     }
-    let after = live_bytes();
     assert_eq!(tape.len(), mark, "tape.grad left nodes behind");
     assert_eq!(tape.grad(&gv, &x), first);
 
     let held = live_bytes();
     drop((tape, gv, x, first));
     let end = live_bytes();
-    eprintln!("1,000 HVPs on one tape: {before} live bytes before, {after} after");
+    eprintln!("1,000 HVPs on one tape: live bytes after each 250: {live:?}");
     eprintln!(
         "the tape held {} bytes; {} remain once its last Var is gone",
         held - start,
         end as isize - start as isize
     );
+    let grown = live.windows(2).filter(|w| w[1] > w[0] + SLACK).count();
     assert!(
-        after <= before + SLACK,
-        "live bytes grew from {before} to {after}"
+        grown <= 1,
+        "live bytes grew in {grown} of 4 windows of 250 gradients: {live:?}"
     );
     assert!(end <= start + SLACK, "{} bytes remain", end - start);
 }

@@ -145,6 +145,10 @@ where
         self.params.parameter_names()
     }
 
+    fn parameter_kinds(&self) -> Vec<curvature_autograd::ParameterKind> {
+        self.params.parameter_kinds()
+    }
+
     fn parameter_count(&self) -> usize {
         self.params.parameter_count()
     }
@@ -239,6 +243,10 @@ where
         self.params.parameter_names()
     }
 
+    fn parameter_kinds(&self) -> Vec<curvature_autograd::ParameterKind> {
+        self.params.parameter_kinds()
+    }
+
     fn parameter_count(&self) -> usize {
         self.params.parameter_count()
     }
@@ -256,5 +264,41 @@ where
 {
     fn loss(&self, tape: &Tape<T>, params: &[Var<T>]) -> Var<T> {
         (self.loss)(self.params, tape, params)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use curvature_autograd::ParameterKind;
+
+    /// A parameter owner that declares its kinds and names (as a layer does).
+    struct Declared(Vec<Tensor<f64>>);
+
+    impl Parameters<f64> for Declared {
+        fn parameters(&self) -> Vec<&Tensor<f64>> {
+            self.0.iter().collect()
+        }
+        fn parameters_mut(&mut self) -> Vec<&mut Tensor<f64>> {
+            self.0.iter_mut().collect()
+        }
+        fn parameter_names(&self) -> Vec<String> {
+            vec!["kernel".into(), "bias".into()]
+        }
+        fn parameter_kinds(&self) -> Vec<ParameterKind> {
+            vec![ParameterKind::ConvKernel, ParameterKind::Bias]
+        }
+    }
+
+    #[test]
+    fn every_declaration_of_the_owner_is_forwarded() {
+        let mut owner = Declared(vec![Tensor::zeros(&[2, 1, 3, 3]), Tensor::zeros(&[2])]);
+        let objective = ClosureObjective::new(&mut owner, |_, _, p: &[Var<f64>]| p[1].sum());
+        assert_eq!(
+            objective.parameter_kinds(),
+            [ParameterKind::ConvKernel, ParameterKind::Bias]
+        );
+        assert_eq!(objective.parameter_names(), ["kernel", "bias"]);
+        assert_eq!(objective.parameter_count(), 20);
     }
 }
