@@ -78,6 +78,38 @@ impl SpectralDensity {
         total / self.nodes.len() as f64
     }
 
+    /// The density smoothed by a Gaussian of standard deviation `sigma`,
+    /// at each of `points`: `sum_i w_i N(x; theta_i, sigma^2)`, averaged
+    /// over the rules. Use it to draw several densities on one grid with
+    /// one width. Panics when `sigma` is not positive.
+    ///
+    /// ```
+    /// use curvature_analysis::SpectralDensity;
+    /// let one_node = SpectralDensity { nodes: vec![vec![2.0]], weights: vec![vec![1.0]], hvps: 1 };
+    /// let d = one_node.density_at(&[2.0, 3.0], 1.0);
+    /// let peak = 1.0 / (2.0 * std::f64::consts::PI).sqrt();
+    /// assert!((d[0] - peak).abs() < 1e-15 && (d[1] - peak * (-0.5_f64).exp()).abs() < 1e-15);
+    /// ```
+    pub fn density_at(&self, points: &[f64], sigma: f64) -> Vec<f64> {
+        assert!(
+            sigma.is_finite() && sigma > 0.0,
+            "density_at: sigma must be positive and finite, got {sigma}"
+        );
+        let norm = 1.0 / (self.nodes.len() as f64 * sigma * (2.0 * std::f64::consts::PI).sqrt());
+        points
+            .iter()
+            .map(|&x| {
+                let mut sum = 0.0;
+                for (nodes, weights) in self.nodes.iter().zip(&self.weights) {
+                    for (t, w) in nodes.iter().zip(weights) {
+                        sum += w * (-(x - t).powi(2) / (2.0 * sigma * sigma)).exp();
+                    }
+                }
+                sum * norm
+            })
+            .collect()
+    }
+
     /// The smallest and largest node over all rules.
     pub fn range(&self) -> (f64, f64) {
         self.nodes
@@ -108,19 +140,7 @@ impl SpectralDensity {
         let (start, end) = (lo - 5.0 * sigma, hi + 5.0 * sigma);
         let step = (end - start) / (points - 1) as f64;
         let grid: Vec<f64> = (0..points).map(|i| start + step * i as f64).collect();
-        let norm = 1.0 / (self.nodes.len() as f64 * sigma * (2.0 * std::f64::consts::PI).sqrt());
-        let density = grid
-            .iter()
-            .map(|&x| {
-                let mut sum = 0.0;
-                for (nodes, weights) in self.nodes.iter().zip(&self.weights) {
-                    for (t, w) in nodes.iter().zip(weights) {
-                        sum += w * (-(x - t).powi(2) / (2.0 * sigma * sigma)).exp();
-                    }
-                }
-                sum * norm
-            })
-            .collect();
+        let density = self.density_at(&grid, sigma);
         DensityGrid {
             points: grid,
             density,
