@@ -17,6 +17,10 @@ pub use curvature_optim as optim;
 #[cfg(doctest)]
 pub struct DoubleBackwardDoctests;
 
+#[doc = include_str!("../docs/analysis.md")]
+#[cfg(doctest)]
+pub struct AnalysisDoctests;
+
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
