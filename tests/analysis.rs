@@ -1,17 +1,21 @@
-//! Curvature's analyses against PyHessian on the same MLP, weights and
-//! data: `tests/fixtures/pyhessian/` holds the safetensors files and the
-//! numbers that `generate.py` there wrote (PyHessian's, and the exact
-//! spectrum's from PyTorch's full Hessian); no Python is needed here.
+//! `curvature::analysis` on `nn` models: against PyHessian on the same
+//! MLP, weights and data (`tests/fixtures/pyhessian/` holds the
+//! safetensors files and the numbers that `generate.py` there wrote,
+//! PyHessian's and the exact spectrum's from PyTorch's full Hessian; no
+//! Python is needed here), and on a small CNN against its exact Hessian.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 
 use curvature::analysis::{
-    hutchinson_trace, top_eigenvalues, EigenMethod, EigenOptions, HessianOperator,
+    hutchinson_trace, layer_curvature, top_eigenvalues, EigenMethod, EigenOptions, HessianOperator,
     SymmetricOperator, TraceOptions,
 };
-use curvature::autograd::{Tape, Tensor, Var};
-use curvature::nn::{cross_entropy, load_parameters, read_tensors, Activation, Mlp, Module};
+use curvature::autograd::{functional, seeded_rng, ConvOptions, Tape, Tensor, Var};
+use curvature::nn::{
+    cross_entropy, load_parameters, read_tensors, Activation, AvgPool2d, Conv2d, Flatten, Linear,
+    Mlp, Module, Sequential, Tanh,
+};
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -170,4 +174,87 @@ fn top_eigenvalues_and_trace_agree_with_pyhessian_on_the_same_mlp() {
     let combined = (trace.std_error.powi(2) + py_error.powi(2)).sqrt();
     assert!((trace.estimate - py_trace).abs() < 3.0 * combined);
     assert!((trace.estimate - exact_trace).abs() < 3.0 * trace.std_error);
+}
+
+/// Eigenvalues of a symmetric row-major matrix, descending, by nalgebra.
+fn exact_eigenvalues(a: &[f64], n: usize) -> Vec<f64> {
+    let mut values: Vec<f64> = nalgebra::DMatrix::from_row_slice(n, n, a)
+        .symmetric_eigen()
+        .eigenvalues
+        .iter()
+        .copied()
+        .collect();
+    values.sort_by(|x, y| y.total_cmp(x));
+    values
+}
+
+#[test]
+fn a_small_cnn_has_the_top_eigenvalues_and_layer_blocks_of_its_exact_hessian() {
+    let mut rng = seeded_rng(4);
+    let pad = ConvOptions {
+        padding: (1, 1),
+        ..Default::default()
+    };
+    let model = Sequential::new()
+        .add(Conv2d::new(1, 2, (3, 3), pad, &mut rng).unwrap())
+        .add(Tanh)
+        .add(AvgPool2d::new((2, 2)))
+        .add(Flatten::default())
+        .add(Linear::new(2 * 3 * 3, 3, &mut rng));
+    let batches: Vec<Batch> = (0..2)
+        .map(|b| {
+            let x = Tensor::randn(&[6, 1, 6, 6], 0.0, 1.0, &mut rng);
+            (x, (0..6).map(|i| (i + b) % 3).collect())
+        })
+        .collect();
+    let loss = |tape: &Tape<f64>, p: &[Var<f64>], (x, y): &Batch| {
+        cross_entropy(&model.forward(p, &tape.constant(x)), y)
+    };
+    let op = HessianOperator::new(&model, loss, &batches).unwrap();
+    let n = op.dim();
+    assert_eq!(n, 2 * 9 + 2 + 18 * 3 + 3);
+    // the exact Hessian of the mean of the two batch losses
+    let params: Vec<Tensor<f64>> = curvature::autograd::Parameters::parameters(&model)
+        .into_iter()
+        .cloned()
+        .collect();
+    let h = functional::hessian(
+        |tape: &Tape<f64>, p: &[Var<f64>]| {
+            (loss(tape, p, &batches[0]) + loss(tape, p, &batches[1])) * 0.5
+        },
+        &params,
+    )
+    .to_vec();
+    let exact = exact_eigenvalues(&h, n);
+    let options = EigenOptions {
+        tolerance: 1e-10,
+        ..Default::default()
+    };
+    let top = top_eigenvalues(&op, 3, &options).unwrap();
+    for (got, e) in top.values.iter().zip(&exact) {
+        assert!(relative(*got, *e) < 1e-8, "{got} vs {e}");
+    }
+    let trace = TraceOptions {
+        min_samples: 30,
+        ..Default::default()
+    };
+    let layers = layer_curvature(&op, &options, &trace).unwrap();
+    let names: Vec<&str> = layers.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names, ["0.weight", "0.bias", "4.weight", "4.bias"]);
+    for (layer, block) in layers.iter().zip(op.blocks()) {
+        let sub: Vec<f64> = (block.offset..block.offset + block.len)
+            .flat_map(|i| (block.offset..block.offset + block.len).map(move |j| (i, j)))
+            .map(|(i, j)| h[i * n + j])
+            .collect();
+        let exact = exact_eigenvalues(&sub, block.len);
+        assert!(
+            (layer.top_eigenvalue - exact[0]).abs() < 1e-8 * exact[0].abs().max(1e-3),
+            "{}: {} vs {}",
+            layer.name,
+            layer.top_eigenvalue,
+            exact[0]
+        );
+        let exact_trace: f64 = exact.iter().sum();
+        assert!((layer.trace - exact_trace).abs() <= 3.5 * layer.trace_std_error + 1e-12);
+    }
 }
