@@ -108,3 +108,52 @@ fn smoothed_density_integrates_to_one_and_peaks_at_the_clusters() {
     let middle = grid.points.iter().position(|&x| x > 5.0).unwrap();
     assert!(grid.density[middle] < 1e-6);
 }
+
+#[test]
+fn every_analysis_is_reproducible_from_its_seed() {
+    use curvature_analysis::{
+        hutchinson_trace, top_eigenvalues, EigenMethod, EigenOptions, TraceOptions,
+    };
+    let s = spectrum();
+    let op = Dense {
+        n: s.len(),
+        a: with_spectrum(&s, 5),
+    };
+    let density = DensityOptions {
+        steps: 12,
+        vectors: 3,
+        seed: 9,
+    };
+    let a = spectral_density(&op, &density).unwrap();
+    assert_eq!(a, spectral_density(&op, &density).unwrap());
+    assert_ne!(
+        a,
+        spectral_density(
+            &op,
+            &DensityOptions {
+                seed: 10,
+                ..density
+            }
+        )
+        .unwrap()
+    );
+    let trace = TraceOptions {
+        seed: 4,
+        ..Default::default()
+    };
+    let t = hutchinson_trace(&op, &trace).unwrap();
+    assert_eq!(t, hutchinson_trace(&op, &trace).unwrap());
+    assert_ne!(
+        t.samples,
+        hutchinson_trace(&op, &TraceOptions { seed: 5, ..trace })
+            .unwrap()
+            .samples
+    );
+    let power = EigenOptions {
+        method: EigenMethod::PowerIteration,
+        seed: 2,
+        ..Default::default()
+    };
+    let p = top_eigenvalues(&op, 2, &power).unwrap();
+    assert_eq!(p, top_eigenvalues(&op, 2, &power).unwrap());
+}
