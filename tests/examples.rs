@@ -10,7 +10,7 @@ use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
-use curvature_examples::{compare, quadratic, rosenbrock, train};
+use curvature_examples::{compare, hessian, quadratic, rosenbrock, train};
 
 /// A directory of its own under the system's temporary directory, removed
 /// when dropped.
@@ -476,6 +476,85 @@ fn quadratic_shows_one_step_newton_only_on_the_separable_quadratic() {
 }
 
 #[test]
+fn hessian_analyses_a_small_mlp_before_and_after_training() {
+    let dir = TempDir::new("hessian");
+    let svg = dir.arg("hessian.svg");
+    let flags = [
+        "--dataset",
+        "iris",
+        "--hidden",
+        "8",
+        "--epochs",
+        "2",
+        "--slq-steps",
+        "10",
+        "--landscape-points",
+        "5",
+        "--hessian-batch",
+        "50",
+        "--output",
+        &svg,
+    ];
+    let args: hessian::Args = parse("hessian", &flags);
+    let mut log = Vec::new();
+    let report = hessian::run(&args, &mut log).expect("hessian runs");
+    let log = String::from_utf8(log).unwrap();
+    // [4, 8, 3]: 4 * 8 + 8 + 8 * 3 + 3 parameters
+    assert_eq!(report.parameters, 67, "{log}");
+    assert_eq!(report.eigenvalues_by_epoch.len(), 3, "{log}");
+    for snapshot in [&report.initial, &report.trained] {
+        let top = &snapshot.top.values;
+        assert_eq!(top.len(), 5);
+        assert!(top.windows(2).all(|w| w[0] >= w[1]), "{top:?}");
+        let names: Vec<&str> = snapshot.layers.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(names, ["0.weight", "0.bias", "2.weight", "2.bias"]);
+        // the largest layer eigenvalue is at most the whole top eigenvalue
+        let largest = snapshot
+            .layers
+            .iter()
+            .map(|l| l.top_eigenvalue)
+            .fold(f64::MIN, f64::max);
+        assert!(largest <= top[0] * (1.0 + 1e-6), "{largest} > {}", top[0]);
+        assert_eq!(snapshot.line.losses.len(), 5);
+        assert_eq!(snapshot.plane.losses.len(), 5);
+        // the middle of the line is the unperturbed loss
+        assert!((snapshot.line.losses[2] - snapshot.loss).abs() < 1e-12);
+    }
+    assert!(report.trained.loss < report.initial.loss, "{log}");
+    assert_eq!(log.matches("top 5 eigenvalues").count(), 2, "{log}");
+    assert_eq!(
+        log.lines().filter(|l| l.starts_with("epoch ")).count(),
+        2,
+        "{log}"
+    );
+    assert!(log.contains("HVPs at") && log.contains("figure: "), "{log}");
+    let texts = svg_texts(&check_svg(&dir.path("hessian.svg")));
+    assert!(
+        texts.iter().any(|t| t.contains("spectral density")),
+        "{texts:?}"
+    );
+
+    // more eigenvalues than parameters: a message naming both, no panic
+    let output = run_main(
+        "hessian",
+        &[
+            "--dataset",
+            "iris",
+            "--hidden",
+            "8",
+            "--top-k",
+            "68",
+            "--output",
+            &svg,
+        ],
+    );
+    assert_clean_failure(&output, "hessian --top-k 68", "asked for 68 eigenvalues");
+    assert_clean_failure(&output, "hessian --top-k 68", "only 67 parameters");
+    let output = run_main("hessian", &["--tolerance", "0", "--output", &svg]);
+    assert_clean_failure(&output, "hessian --tolerance 0", "tolerance 0");
+}
+
+#[test]
 fn rosenbrock_runs_every_optimizer_from_the_same_start() {
     let dir = TempDir::new("rosenbrock");
     let svg = dir.arg("rosenbrock.svg");
@@ -517,6 +596,7 @@ fn run_main(name: &str, args: &[&str]) -> Exit {
         "compare" => compare::main(argv, &mut stderr),
         "quadratic" => quadratic::main(argv, &mut stderr),
         "rosenbrock" => rosenbrock::main(argv, &mut stderr),
+        "hessian" => hessian::main(argv, &mut stderr),
         other => panic!("no example {other}"),
     }));
     let stderr = String::from_utf8_lossy(&stderr).into_owned();
@@ -555,7 +635,7 @@ fn bad_flags_and_files_exit_non_zero_with_a_message_and_no_panic() {
     assert_eq!(output.code, 1);
     let said = output.stderr.matches("No such file").count();
     assert_eq!(said, 1, "the cause once:\n{}", output.stderr);
-    for example in ["compare", "quadratic", "rosenbrock"] {
+    for example in ["compare", "quadratic", "rosenbrock", "hessian"] {
         let output = run_main(example, &["--no-such-flag"]);
         assert_clean_failure(&output, example, "--no-such-flag");
     }
@@ -1096,6 +1176,7 @@ fn flags_take_negative_numbers_any_case_and_every_flag_is_described() {
         compare::Args::command(),
         quadratic::Args::command(),
         rosenbrock::Args::command(),
+        hessian::Args::command(),
     ] {
         for arg in command.get_arguments() {
             assert!(
