@@ -4,7 +4,7 @@
 
 use super::Tensor;
 use crate::shape::shape_of;
-use crate::Element;
+use crate::{threads, Element};
 
 /// The geometry of a 2-D sliding window: kernel, stride, padding and
 /// dilation, each as (height, width), as `torch.nn.functional.unfold`.
@@ -159,14 +159,17 @@ impl<T: Element> Tensor<T> {
         // taps in the padding keep the pad value: PAD is out of every plane
         let mut out = vec![pad_value; n * c * taps.len()];
         if h * w > 0 {
-            let columns = out.chunks_exact_mut(taps.len());
-            for (dst, plane) in columns.zip(src.chunks_exact(h * w)) {
-                for (d, &i) in dst.iter_mut().zip(&taps) {
-                    if let Some(&v) = plane.get(i as usize) {
-                        *d = v;
+            // whole planes per thread
+            threads::for_chunks(&mut out, taps.len(), |start, chunk| {
+                let planes = src[start / taps.len() * h * w..].chunks_exact(h * w);
+                for (dst, plane) in chunk.chunks_exact_mut(taps.len()).zip(planes) {
+                    for (d, &i) in dst.iter_mut().zip(&taps) {
+                        if let Some(&v) = plane.get(i as usize) {
+                            *d = v;
+                        }
                     }
                 }
-            }
+            });
         }
         Tensor::from_parts(out, shape_of(&[n, c * kh * kw, l]))
     }
@@ -201,15 +204,18 @@ impl<T: Element> Tensor<T> {
         let mut out = vec![T::zero(); n * c * h * w];
         let taps = tap_map((h, w), window, (oh, ow));
         if h * w > 0 {
-            let planes = out.chunks_exact_mut(h * w);
-            for (plane, columns) in planes.zip(src.chunks_exact(taps.len())) {
-                for (&i, &v) in taps.iter().zip(columns) {
-                    // PAD is out of every plane: padding taps are dropped
-                    if let Some(d) = plane.get_mut(i as usize) {
-                        *d += v;
+            // whole planes per thread, each reading its planes' columns
+            threads::for_chunks_of_work(&mut out, h * w, src.len(), |start, chunk| {
+                let columns = src[start / (h * w) * taps.len()..].chunks_exact(taps.len());
+                for (plane, columns) in chunk.chunks_exact_mut(h * w).zip(columns) {
+                    for (&i, &v) in taps.iter().zip(columns) {
+                        // PAD is out of every plane: padding taps are dropped
+                        if let Some(d) = plane.get_mut(i as usize) {
+                            *d += v;
+                        }
                     }
                 }
-            }
+            });
         }
         Tensor::from_parts(out, shape_of(&[n, c, h, w]))
     }

@@ -18,8 +18,12 @@ fn operand(
     }
 }
 
-/// Products with fewer multiply-adds than this stay on the calling thread.
-const PARALLEL_MULTIPLY_ADDS: usize = 48 * 48 * 256 / 16;
+/// Products with fewer multiply-adds than this stay on the calling thread:
+/// gemm's own threading threshold. Handing a product to the pool wakes its
+/// threads, tens of microseconds on a virtual machine, which a lower
+/// threshold paid on products gemm then ran on one thread anyway (a tiny
+/// HVP took 4x as long on two threads as on one).
+const PARALLEL_MULTIPLY_ADDS: usize = 48 * 48 * 256;
 
 /// The output pointer, handed to the pool's threads; gemm splits the
 /// output among them, each writing its own elements.
@@ -65,55 +69,62 @@ impl<T: Element> Tensor<T> {
         }
         // the step between the matrices of a batch (0 for a broadcast batch)
         let (step_a, step_b) = if batched { (ta[0], tb[0]) } else { (0, 0) };
-        // Hand a product to the pool only when it is large enough for gemm
-        // to split it (its own threshold is 48 * 48 * 256 multiply-adds,
-        // lower for some kernels).
-        let pool = (m * n * k >= PARALLEL_MULTIPLY_ADDS).then(threads::pool);
-        let parallelism = match &pool {
-            Some(pool) if pool.threads() > 1 => gemm::Parallelism::Rayon(pool.threads()),
-            _ => gemm::Parallelism::None,
-        };
         let mut out: Vec<T> = Vec::with_capacity(len);
         let c = SendPtr(out.as_mut_ptr());
-        let product = || {
-            for i in 0..batch {
-                let a = &self.data[self.offset() + i * step_a..];
-                let b = &other.data[other.offset() + i * step_b..];
-                // SAFETY: every operand's shape, strides and offset
-                // describe elements inside its storage (views are checked
-                // when made), so the [m, k] and [k, n] matrices lie in `a`
-                // and `b`; `c` is fresh, with room for `batch` [m, n]
-                // matrices, and with `read_dst` false gemm writes every
-                // element of C without reading it. gemm's kernels are for
-                // f32 and f64, the only `Element`s.
-                unsafe {
-                    gemm::gemm(
-                        m,
-                        n,
-                        k,
-                        c.get().add(i * m * n),
-                        1,
-                        n as isize,
-                        false,
-                        a.as_ptr(),
-                        csa,
-                        rsa,
-                        b.as_ptr(),
-                        csb,
-                        rsb,
-                        T::zero(),
-                        T::one(),
-                        false,
-                        false,
-                        false,
-                        parallelism,
-                    );
-                }
+        // the i-th product of the batch, on gemm's threads or on this one
+        let one = |i: usize, parallelism: gemm::Parallelism| {
+            let a = &self.data[self.offset() + i * step_a..];
+            let b = &other.data[other.offset() + i * step_b..];
+            // SAFETY: every operand's shape, strides and offset describe
+            // elements inside its storage (views are checked when made), so
+            // the [m, k] and [k, n] matrices lie in `a` and `b`; `c` is
+            // fresh, with room for `batch` [m, n] matrices, of which this
+            // call writes the i-th alone, and with `read_dst` false gemm
+            // writes every element of it without reading it. gemm's kernels
+            // are for f32 and f64, the only `Element`s.
+            unsafe {
+                gemm::gemm(
+                    m,
+                    n,
+                    k,
+                    c.get().add(i * m * n),
+                    1,
+                    n as isize,
+                    false,
+                    a.as_ptr(),
+                    csa,
+                    rsa,
+                    b.as_ptr(),
+                    csb,
+                    rsb,
+                    T::zero(),
+                    T::one(),
+                    false,
+                    false,
+                    false,
+                    parallelism,
+                );
             }
         };
+        // Hand work to the pool only when it is large enough to split: a
+        // product gemm splits itself, or a batch of smaller products (the
+        // images of a convolution) shared out whole among the threads.
+        let each = m * n * k;
+        let pool = (batch * each >= PARALLEL_MULTIPLY_ADDS)
+            .then(threads::pool)
+            .filter(|pool| pool.threads() > 1);
         match pool {
-            Some(pool) if pool.threads() > 1 => pool.run(product),
-            _ => product(),
+            Some(pool) if each >= PARALLEL_MULTIPLY_ADDS => {
+                let parallelism = gemm::Parallelism::Rayon(pool.threads());
+                pool.run(|| (0..batch).for_each(|i| one(i, parallelism)));
+            }
+            Some(pool) if batch > 1 => pool.run(|| {
+                use rayon::prelude::*;
+                (0..batch)
+                    .into_par_iter()
+                    .for_each(|i| one(i, gemm::Parallelism::None));
+            }),
+            _ => (0..batch).for_each(|i| one(i, gemm::Parallelism::None)),
         }
         // SAFETY: every one of the `len` elements was written above.
         unsafe { out.set_len(len) };
