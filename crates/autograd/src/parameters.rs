@@ -64,6 +64,42 @@ pub trait Parameters<T: Element> {
     fn bind(&self, tape: &Tape<T>) -> Vec<Var<T>> {
         self.parameters().into_iter().map(|p| tape.var(p)).collect()
     }
+
+    /// State saved and loaded with the parameters but never optimised
+    /// (PyTorch's buffers: a batch norm's running statistics), with names
+    /// in the same namespace as [`Parameters::parameter_names`], in a
+    /// stable order. Checkpoints write them beside the parameters;
+    /// optimizers ignore them. The default has none.
+    fn buffers(&self) -> Vec<Buffer<T>> {
+        Vec::new()
+    }
+
+    /// Replaces the buffers' values, in [`Parameters::buffers`] order
+    /// (a checkpoint being loaded; the caller has checked the shapes).
+    ///
+    /// Panics, naming the counts, unless `values` holds one tensor per
+    /// buffer; the default, for containers without buffers, accepts none.
+    fn set_buffers(&mut self, values: Vec<Tensor<T>>) {
+        assert!(
+            values.is_empty(),
+            "set_buffers: this container has no buffers, got {} values",
+            values.len()
+        );
+    }
+}
+
+/// A named tensor of state that is not a parameter (see
+/// [`Parameters::buffers`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Buffer<T: Element> {
+    /// The name, PyTorch's `state_dict` key for `nn` modules.
+    pub name: String,
+    /// The value.
+    pub value: Tensor<T>,
+    /// Whether the buffer holds integers (a counter such as batch norm's
+    /// `num_batches_tracked`), which checkpoints store as `I64`, as
+    /// PyTorch does; otherwise it is stored in the parameters' dtype.
+    pub integer: bool,
 }
 
 impl<T: Element> Parameters<T> for Vec<Tensor<T>> {

@@ -104,7 +104,10 @@ pub enum CheckpointError {
 
 /// Writes every parameter of `model` to `path` as safetensors, under its
 /// [`Parameters::parameter_names`] name (PyTorch's `state_dict` keys for
-/// `nn` modules), with dtype `F32` or `F64` as `T`, row-major, little-endian.
+/// `nn` modules), with dtype `F32` or `F64` as `T`, row-major, little-endian,
+/// followed by its [`Parameters::buffers`] (PyTorch's buffers, a batch
+/// norm's `running_mean`, `running_var` and `num_batches_tracked`, the
+/// last as `I64`), so the file is the module's whole `state_dict`.
 ///
 /// The write is atomic: a temporary file in the same directory is written,
 /// synced and renamed over `path`. On any error `path` is untouched and the
@@ -155,7 +158,20 @@ where
     );
     let mut metadata = metadata.clone();
     metadata.insert("format".to_string(), "pt".to_string());
-    save_tensors(path, names.into_iter().zip(params), &metadata)
+    let mut raw: Vec<(String, Raw)> = names
+        .into_iter()
+        .zip(params)
+        .map(|(name, p)| (name, Raw::encode(p)))
+        .collect();
+    for buffer in model.buffers() {
+        let encoded = if buffer.integer {
+            Raw::encode_i64(&buffer.value)
+        } else {
+            Raw::encode(&buffer.value)
+        };
+        raw.push((buffer.name, encoded));
+    }
+    save_raw(path.as_ref(), raw, &metadata)
 }
 
 /// Writes named tensors to `path` as safetensors (dtype `F32` or `F64` as
@@ -167,14 +183,25 @@ pub fn save_tensors<'a, T: Element>(
     tensors: impl IntoIterator<Item = (String, &'a Tensor<T>)>,
     metadata: &BTreeMap<String, String>,
 ) -> Result<(), CheckpointError> {
-    let path = path.as_ref();
+    let raw = tensors
+        .into_iter()
+        .map(|(name, tensor)| (name, Raw::encode(tensor)))
+        .collect();
+    save_raw(path.as_ref(), raw, metadata)
+}
+
+/// Writes encoded tensors to `path` with `metadata`, atomically; errors
+/// when two share a name.
+fn save_raw(
+    path: &Path,
+    raw: Vec<(String, Raw)>,
+    metadata: &BTreeMap<String, String>,
+) -> Result<(), CheckpointError> {
     let mut seen = BTreeSet::new();
-    let mut raw = Vec::new();
-    for (name, tensor) in tensors {
+    for (name, _) in &raw {
         if !seen.insert(name.clone()) {
-            return Err(CheckpointError::DuplicateName { name });
+            return Err(CheckpointError::DuplicateName { name: name.clone() });
         }
-        raw.push((name, Raw::encode(tensor)));
     }
     let bytes = safetensors::serialize(raw, None).map_err(|e| CheckpointError::Format {
         path: path.to_path_buf(),
@@ -271,8 +298,9 @@ fn read_file(path: &Path) -> Result<Vec<u8>, CheckpointError> {
     Ok(bytes)
 }
 
-/// Reads `path` into the parameters of `model`, checking every name, shape
-/// and dtype first: a missing tensor, an unexpected one, a shape or a dtype
+/// Reads `path` into the parameters and buffers of `model` (a batch
+/// norm's running statistics; a counter may be stored as `I64`, as PyTorch
+/// writes it), checking every name, shape and dtype first: a missing tensor, an unexpected one, a shape or a dtype
 /// that differs, a truncated or corrupt file is an error that names the
 /// tensor and what differs, and leaves `model` unchanged.
 pub fn load_parameters<T, M>(model: &mut M, path: impl AsRef<Path>) -> Result<(), CheckpointError>
@@ -281,24 +309,41 @@ where
     M: Parameters<T> + ?Sized,
 {
     let path = path.as_ref();
-    let mut file = read_tensors::<T>(path)?;
-    let names = model.parameter_names();
-    let mut loaded = Vec::with_capacity(names.len());
-    for (name, param) in names.iter().zip(model.parameters()) {
-        let tensor = file.remove(name).ok_or_else(|| CheckpointError::Missing {
+    let mut file = read_with_dtypes::<T>(path)?;
+    let expected_dtype = dtype_of::<T>();
+    let mut take = |name: &String, shape: &[usize], integer: bool| {
+        let (dtype, tensor) = file.remove(name).ok_or_else(|| CheckpointError::Missing {
             path: path.to_path_buf(),
             name: name.clone(),
-            expected: param.shape().to_vec(),
+            expected: shape.to_vec(),
         })?;
-        if tensor.shape() != param.shape() {
+        // PyTorch stores counters as I64; ours may also be in T's dtype
+        if dtype != expected_dtype && !(integer && dtype == Dtype::I64) {
+            return Err(CheckpointError::Dtype {
+                path: path.to_path_buf(),
+                name: name.clone(),
+                expected: format!("{expected_dtype:?}"),
+                found: format!("{dtype:?}"),
+            });
+        }
+        if tensor.shape() != shape {
             return Err(CheckpointError::Shape {
                 path: path.to_path_buf(),
                 name: name.clone(),
-                expected: param.shape().to_vec(),
+                expected: shape.to_vec(),
                 found: tensor.shape().to_vec(),
             });
         }
-        loaded.push(tensor);
+        Ok(tensor)
+    };
+    let names = model.parameter_names();
+    let mut loaded = Vec::with_capacity(names.len());
+    for (name, param) in names.iter().zip(model.parameters()) {
+        loaded.push(take(name, param.shape(), false)?);
+    }
+    let mut buffers = Vec::new();
+    for buffer in model.buffers() {
+        buffers.push(take(&buffer.name, buffer.value.shape(), buffer.integer)?);
     }
     if let Some(name) = file.keys().min() {
         return Err(CheckpointError::Unexpected {
@@ -309,6 +354,7 @@ where
     for (param, tensor) in model.parameters_mut().into_iter().zip(loaded) {
         *param = tensor;
     }
+    model.set_buffers(buffers);
     Ok(())
 }
 
@@ -319,6 +365,28 @@ pub fn read_tensors<T: Element>(
     path: impl AsRef<Path>,
 ) -> Result<HashMap<String, Tensor<T>>, CheckpointError> {
     let path = path.as_ref();
+    let expected = dtype_of::<T>();
+    let mut tensors = HashMap::new();
+    for (name, (dtype, tensor)) in read_with_dtypes::<T>(path)? {
+        if dtype != expected {
+            return Err(CheckpointError::Dtype {
+                path: path.to_path_buf(),
+                name,
+                expected: format!("{expected:?}"),
+                found: format!("{dtype:?}"),
+            });
+        }
+        tensors.insert(name, tensor);
+    }
+    Ok(tensors)
+}
+
+/// Every tensor of a safetensors file, by name, with the dtype it was
+/// stored in: `T`'s, or `I64` (PyTorch's counters, converted to `T`).
+/// Errors on any other dtype, naming the tensor.
+fn read_with_dtypes<T: Element>(
+    path: &Path,
+) -> Result<HashMap<String, (Dtype, Tensor<T>)>, CheckpointError> {
     let bytes = read_file(path)?;
     let file = SafeTensors::deserialize(&bytes).map_err(|e| CheckpointError::Format {
         path: path.to_path_buf(),
@@ -327,21 +395,22 @@ pub fn read_tensors<T: Element>(
     let expected = dtype_of::<T>();
     let mut tensors = HashMap::with_capacity(file.len());
     for (name, view) in file.iter() {
-        if view.dtype() != expected {
+        let dtype = view.dtype();
+        if dtype != expected && dtype != Dtype::I64 {
             return Err(CheckpointError::Dtype {
                 path: path.to_path_buf(),
                 name: name.to_string(),
                 expected: format!("{expected:?}"),
-                found: format!("{:?}", view.dtype()),
+                found: format!("{dtype:?}"),
             });
         }
         let tensor = check_shape(view.shape())
-            .and_then(|()| decode(view.data(), view.shape()))
+            .and_then(|()| decode(view.data(), view.shape(), dtype))
             .map_err(|detail| CheckpointError::Format {
                 path: path.to_path_buf(),
                 detail: format!("tensor `{name}`: {detail}"),
             })?;
-        tensors.insert(name.to_string(), tensor);
+        tensors.insert(name.to_string(), (dtype, tensor));
     }
     Ok(tensors)
 }
@@ -369,13 +438,17 @@ fn dtype_of<T: Element>() -> Dtype {
     }
 }
 
-/// Little-endian bytes of `dtype_of::<T>()` into a tensor (safetensors has
-/// checked that their count fits the shape).
-fn decode<T: Element>(bytes: &[u8], shape: &[usize]) -> Result<Tensor<T>, String> {
-    let data: Vec<T> = match dtype_of::<T>() {
+/// Little-endian bytes of `dtype` (`F32`, `F64` or `I64`) into a tensor
+/// (safetensors has checked that their count fits the shape).
+fn decode<T: Element>(bytes: &[u8], shape: &[usize], dtype: Dtype) -> Result<Tensor<T>, String> {
+    let data: Vec<T> = match dtype {
         Dtype::F32 => bytes
             .chunks_exact(4)
             .map(|b| T::from_f64(f32::from_le_bytes(b.try_into().expect("4 bytes")) as f64))
+            .collect(),
+        Dtype::I64 => bytes
+            .chunks_exact(8)
+            .map(|b| T::from_f64(i64::from_le_bytes(b.try_into().expect("8 bytes")) as f64))
             .collect(),
         _ => bytes
             .chunks_exact(8)
@@ -451,6 +524,22 @@ impl Raw {
         };
         Self {
             dtype,
+            shape: tensor.shape().to_vec(),
+            bytes,
+        }
+    }
+}
+
+impl Raw {
+    /// A tensor of integers (a counter) as `I64`, PyTorch's dtype for them.
+    fn encode_i64<T: Element>(tensor: &Tensor<T>) -> Self {
+        let bytes = tensor
+            .to_f64_vec()
+            .iter()
+            .flat_map(|v| (v.round() as i64).to_le_bytes())
+            .collect();
+        Self {
+            dtype: Dtype::I64,
             shape: tensor.shape().to_vec(),
             bytes,
         }

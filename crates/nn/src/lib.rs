@@ -53,6 +53,7 @@ mod linear;
 mod loss;
 mod mlp;
 mod module;
+mod norm;
 mod pool;
 mod sequential;
 
@@ -74,5 +75,6 @@ pub use loss::{
 };
 pub use mlp::{LayerSizesError, Mlp};
 pub use module::Module;
+pub use norm::BatchNorm2d;
 pub use pool::{AdaptiveAvgPool2d, AvgPool2d, Flatten, MaxPool2d};
 pub use sequential::Sequential;

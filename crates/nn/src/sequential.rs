@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use curvature_autograd::{Element, ParameterKind, Parameters, Tensor, Var};
+use curvature_autograd::{Buffer, Element, ParameterKind, Parameters, Tensor, Var};
 
 use crate::module::{check_param_count, Module};
 
@@ -111,6 +111,34 @@ impl<T: Element> Parameters<T> for Sequential<T> {
             .iter()
             .flat_map(|c| c.parameter_kinds())
             .collect()
+    }
+
+    fn buffers(&self) -> Vec<Buffer<T>> {
+        self.children
+            .iter()
+            .enumerate()
+            .flat_map(|(i, c)| {
+                c.buffers().into_iter().map(move |b| Buffer {
+                    name: format!("{i}.{}", b.name),
+                    ..b
+                })
+            })
+            .collect()
+    }
+
+    fn set_buffers(&mut self, values: Vec<Tensor<T>>) {
+        let counts: Vec<usize> = self.children.iter().map(|c| c.buffers().len()).collect();
+        let total: usize = counts.iter().sum();
+        assert_eq!(
+            values.len(),
+            total,
+            "Sequential: set_buffers expects {total} tensors, got {}",
+            values.len()
+        );
+        let mut values = values.into_iter();
+        for (child, n) in self.children.iter_mut().zip(counts) {
+            child.set_buffers(values.by_ref().take(n).collect());
+        }
     }
 }
 
