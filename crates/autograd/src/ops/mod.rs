@@ -9,6 +9,7 @@ mod conv;
 mod index;
 mod matmul;
 mod reduce;
+mod sequence;
 mod shape;
 mod softmax;
 mod unary;
