@@ -55,6 +55,7 @@ mod mlp;
 mod module;
 mod pool;
 mod sequential;
+mod transformer;
 
 pub use activation::{
     Activation, Gelu, Identity, ParseActivationError, Relu, Sigmoid, Softplus, Tanh,
@@ -76,3 +77,6 @@ pub use mlp::{LayerSizesError, Mlp};
 pub use module::Module;
 pub use pool::{AdaptiveAvgPool2d, AvgPool2d, Flatten, MaxPool2d};
 pub use sequential::Sequential;
+pub use transformer::{
+    Embedding, Gpt, GptConfig, GptError, LayerNorm, MultiHeadSelfAttention, TransformerBlock,
+};
