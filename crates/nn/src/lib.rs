@@ -56,6 +56,7 @@ mod module;
 mod norm;
 mod pool;
 mod sequential;
+mod transformer;
 
 pub use activation::{
     Activation, Gelu, Identity, ParseActivationError, Relu, Sigmoid, Softplus, Tanh,
@@ -78,3 +79,6 @@ pub use module::Module;
 pub use norm::BatchNorm2d;
 pub use pool::{AdaptiveAvgPool2d, AvgPool2d, Flatten, MaxPool2d};
 pub use sequential::Sequential;
+pub use transformer::{
+    Embedding, Gpt, GptConfig, GptError, LayerNorm, MultiHeadSelfAttention, TransformerBlock,
+};

@@ -1,4 +1,5 @@
-//! Matrix products (2-D and batched 3-D), transposes as strides.
+//! Matrix products (2-D, batched 3-D, and batched over any leading
+//! dimensions through a reshape to 3-D), transposes as strides.
 
 use crate::op::{op_family, Op};
 use crate::{Element, Tensor, Var};
@@ -32,7 +33,19 @@ op_family! {
 }
 
 impl<T: Element> Var<T> {
-    /// `self @ other`: `[m, k] @ [k, n]`, or batched `[b, m, k] @ [b, k, n]`.
+    /// `self @ other`: `[m, k] @ [k, n]`, or batched `[b, m, k] @ [b, k, n]`,
+    /// or batched over several leading dimensions, which must be equal
+    /// (`[B, H, T, d] @ [B, H, d, T]`, attention's scores).
+    ///
+    /// ```
+    /// use curvature_autograd::{Tape, Tensor};
+    /// let tape = Tape::new();
+    /// let q = tape.var(Tensor::<f64>::ones(&[2, 3, 4, 5]));
+    /// let k = tape.var(Tensor::<f64>::ones(&[2, 3, 4, 5]));
+    /// let scores = q.matmul_nt(&k); // q @ k^T
+    /// assert_eq!(scores.shape().as_slice(), &[2, 3, 4, 4]);
+    /// assert_eq!(scores.value().get(&[1, 2, 3, 0]), 5.0);
+    /// ```
     pub fn matmul(&self, other: &Var<T>) -> Var<T> {
         self.matmul_transposed(other, false, false)
     }
@@ -56,6 +69,23 @@ impl<T: Element> Var<T> {
     /// never reads a weight's gradient `G^T X`, only differentiates it.
     pub fn matmul_transposed(&self, other: &Var<T>, trans_a: bool, trans_b: bool) -> Var<T> {
         self.check_same_tape(other, "matmul");
+        let (sa, sb) = (self.shape(), other.shape());
+        if sa.len() > 3 || sb.len() > 3 {
+            // equal leading dimensions, merged into one batch dimension
+            let leading = &sa[..sa.len().saturating_sub(2)];
+            assert!(
+                sa.len() == sb.len() && *leading == sb[..sb.len() - 2],
+                "matmul: shapes {sa:?} and {sb:?} must have the same leading (batch) dimensions"
+            );
+            let batch: usize = leading.iter().product();
+            let n = sa.len();
+            let a = self.reshape(&[batch, sa[n - 2], sa[n - 1]]);
+            let b = other.reshape(&[batch, sb[n - 2], sb[n - 1]]);
+            let c = a.matmul_transposed(&b, trans_a, trans_b);
+            let mut out = leading.to_vec();
+            out.extend_from_slice(&c.shape()[1..]);
+            return c.reshape(&out);
+        }
         let shape = Tensor::<T>::matmul_shape(&self.shape(), &other.shape(), trans_a, trans_b);
         let (a, b) = (self.value(), other.value());
         let op = Op::Product(Product::MatMul { trans_a, trans_b });

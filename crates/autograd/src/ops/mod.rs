@@ -10,6 +10,7 @@ mod index;
 mod matmul;
 mod norm;
 mod reduce;
+mod sequence;
 mod shape;
 mod softmax;
 mod unary;

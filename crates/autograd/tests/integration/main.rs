@@ -16,5 +16,6 @@ mod hvp;
 mod op_coverage;
 mod ops_gradcheck;
 mod oracle;
+mod sequence_ops;
 mod tape;
 mod views;

@@ -6,6 +6,7 @@
 mod common;
 
 mod checkpoint;
+mod gpt_reference;
 mod hvp_mlp;
 mod loaders;
 mod training;
