@@ -132,6 +132,15 @@ pub struct Commit<'s, T: Element> {
     pub hessian_diagonal: Option<&'s mut [Tensor<T>]>,
 }
 
+/// The tape of step `number`, its generator (which random ops such as
+/// dropout draw from) seeded with the step's number: a new dropout mask
+/// every step, the same one for every evaluation within a step (a line
+/// search sees one function), and the same sequence again when a run is
+/// repeated or resumed from a saved step count.
+fn step_tape<T: Element>(number: u64) -> Tape<T> {
+    Tape::with_seed(number)
+}
+
 /// Runs one step of `optimizer` on `objective`: what
 /// [`Optimizer::step_objective`] does for every optimizer.
 pub(crate) fn drive<T: Element, O: Optimizer<T> + ?Sized>(
@@ -163,7 +172,7 @@ impl<'a, T: Element> Step<'a, T> {
         needs: Needs,
         work: &mut Work,
     ) -> Result<Self, OptimError> {
-        let tape = Tape::new();
+        let tape = step_tape(number);
         let vars = objective.bind(&tape);
         let count = objective.parameters().len();
         if vars.len() != count {
@@ -339,7 +348,7 @@ impl<'a, T: Element> Step<'a, T> {
         phase: &'static str,
         iteration: usize,
     ) -> Result<T, OptimError> {
-        let tape = Tape::new();
+        let tape = step_tape(self.number);
         let vars: Vec<Var<T>> = point.iter().map(|p| tape.constant(p)).collect();
         let out = self.trial_loss_on(&tape, &vars, phase, iteration)?;
         Ok(out.item())
@@ -352,7 +361,7 @@ impl<'a, T: Element> Step<'a, T> {
         phase: &'static str,
         iteration: usize,
     ) -> Result<(T, Vec<Tensor<T>>), OptimError> {
-        let tape = Tape::new();
+        let tape = step_tape(self.number);
         let vars: Vec<Var<T>> = point.iter().map(|p| tape.var(p)).collect();
         let out = self.trial_loss_on(&tape, &vars, phase, iteration)?;
         let g = tape.grad(&out, &vars);

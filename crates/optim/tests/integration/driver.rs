@@ -177,3 +177,36 @@ fn the_driver_counts_each_optimizers_work() {
     assert_eq!(adahessian.work(), once(4, 4, 6));
     assert_eq!(adahessian.hvp_count(), 6);
 }
+
+/// The loss `sum(p * dropout(1))`: its gradient is the step's dropout mask
+/// (0 or 2), so an SGD step with rate 1 moves `p` by minus the mask.
+fn dropout_steps(steps: usize) -> Vec<Vec<f64>> {
+    use curvature_autograd::Tensor;
+    use curvature_optim::{Optimizer, Sgd, SgdConfig};
+    let mut params = vec![Tensor::<f64>::zeros(&[64])];
+    let mut sgd = Sgd::new(SgdConfig::new(1.0)).unwrap();
+    let mut moves = Vec::new();
+    for _ in 0..steps {
+        let before = params[0].to_vec();
+        sgd.step(&mut params, |_, tape, p| {
+            let ones = tape.constant(Tensor::ones(&[64]));
+            (&p[0] * &ones.dropout(0.5)).sum()
+        })
+        .unwrap();
+        let after = params[0].to_vec();
+        moves.push(before.iter().zip(&after).map(|(b, a)| b - a).collect());
+    }
+    moves
+}
+
+#[test]
+fn each_step_draws_a_new_dropout_mask_and_a_rerun_draws_the_same_ones() {
+    let moves = dropout_steps(3);
+    for m in &moves {
+        assert!(m.iter().all(|&d| d == 0.0 || d == 2.0), "{m:?}");
+        assert!(m.contains(&0.0) && m.contains(&2.0), "a mask of 64 draws");
+    }
+    assert_ne!(moves[0], moves[1], "steps 1 and 2 drew the same mask");
+    assert_ne!(moves[1], moves[2], "steps 2 and 3 drew the same mask");
+    assert_eq!(dropout_steps(3), moves, "a rerun draws other masks");
+}
