@@ -292,18 +292,7 @@ impl<'a, T: Element> Step<'a, T> {
             .expect("Step::hvp: the optimizer's needs did not include hvp");
         let hv = kept.tape.grad_many(&kept.gradient, v, &kept.vars);
         self.work.hessian_vector_products += 1;
-        if let Some(index) = hv.iter().position(|t| !t.all_finite()) {
-            return Err(OptimError::NonFiniteDuring {
-                what: "Hessian-vector product",
-                detail: format!(
-                    " for parameter {} (#{index})",
-                    parameter_name(&*self.objective, index)
-                ),
-                phase,
-                iteration,
-                step: self.number,
-            });
-        }
+        self.check_finite_during(&hv, "Hessian-vector product", phase, iteration)?;
         Ok(hv)
     }
 
@@ -323,9 +312,23 @@ impl<'a, T: Element> Step<'a, T> {
             .expect("Step::gnvp: the optimizer's needs did not include gauss_newton");
         let gv = gn.product(v);
         self.work.hessian_vector_products += 1;
-        if let Some(index) = gv.iter().position(|t| !t.all_finite()) {
-            return Err(OptimError::NonFiniteDuring {
-                what: "Gauss-Newton-vector product",
+        self.check_finite_during(&gv, "Gauss-Newton-vector product", phase, iteration)?;
+        Ok(gv)
+    }
+
+    /// An error naming `what`, the first non-finite parameter's name and
+    /// index, `phase`, `iteration` and the step, when `tensors` (one per
+    /// parameter) are not all finite.
+    fn check_finite_during(
+        &self,
+        tensors: &[Tensor<T>],
+        what: &'static str,
+        phase: &'static str,
+        iteration: usize,
+    ) -> Result<(), OptimError> {
+        match tensors.iter().position(|t| !t.all_finite()) {
+            Some(index) => Err(OptimError::NonFiniteDuring {
+                what,
                 detail: format!(
                     " for parameter {} (#{index})",
                     parameter_name(&*self.objective, index)
@@ -333,9 +336,9 @@ impl<'a, T: Element> Step<'a, T> {
                 phase,
                 iteration,
                 step: self.number,
-            });
+            }),
+            None => Ok(()),
         }
-        Ok(gv)
     }
 
     /// The loss at `point` (one tensor per parameter, shaped as the
@@ -366,18 +369,7 @@ impl<'a, T: Element> Step<'a, T> {
         let out = self.trial_loss_on(&tape, &vars, phase, iteration)?;
         let g = tape.grad(&out, &vars);
         self.work.gradients += 1;
-        if let Some(index) = g.iter().position(|t| !t.all_finite()) {
-            return Err(OptimError::NonFiniteDuring {
-                what: "gradient",
-                detail: format!(
-                    " for parameter {} (#{index})",
-                    parameter_name(&*self.objective, index)
-                ),
-                phase,
-                iteration,
-                step: self.number,
-            });
-        }
+        self.check_finite_during(&g, "gradient", phase, iteration)?;
         Ok((out.item(), g))
     }
 
