@@ -182,9 +182,10 @@ enum Layout {
     Gather,
     ScatterAdd,
     Overlap,
+    OverlapRows,
 }
 
-const LAYOUT: [Layout; 10] = [
+const LAYOUT: [Layout; 11] = [
     Layout::SumTo,
     Layout::BroadcastTo,
     Layout::Transpose,
@@ -195,6 +196,7 @@ const LAYOUT: [Layout; 10] = [
     Layout::Gather,
     Layout::ScatterAdd,
     Layout::Overlap,
+    Layout::OverlapRows,
 ];
 
 /// What the strategy draws: the tree of ops, before shapes and values are
@@ -274,6 +276,10 @@ enum Expr {
     /// so each element is weighted by the windows that cover it and the
     /// shape is unchanged: records `unfold2d` and `fold2d`.
     Overlap(Box<Expr>),
+    /// `overlap_rows(e)`: each row of `e` (its last dimension) seen as a
+    /// `1 x last` image of a batch, put through `im2col` with the window of
+    /// [`Expr::Overlap`] and `col2im` back: records `im2col` and `col2im`.
+    OverlapRows(Box<Expr>),
 }
 
 /// The window of [`Expr::Overlap`].
@@ -312,6 +318,16 @@ impl Expr {
                 x.reshape(&[1, 1, rows, last])
                     .unfold2d(OVERLAP, 0.0)
                     .fold2d((rows, last), OVERLAP)
+                    .reshape(&shape)
+            }
+            Expr::OverlapRows(e) => {
+                let x = e.eval(p);
+                let shape = x.shape();
+                let last = shape.last().copied().unwrap_or(1);
+                let rows = x.numel() / last.max(1);
+                x.reshape(&[rows, 1, 1, last])
+                    .im2col(OVERLAP)
+                    .col2im((1, last), OVERLAP)
                     .reshape(&shape)
             }
             Expr::ScatterAdd(dim, index, e) => {
@@ -355,6 +371,7 @@ impl fmt::Display for Expr {
                 write!(f, "gather({e}, {dim}, {:?})", index.to_vec())
             }
             Expr::Overlap(e) => write!(f, "overlap({e})"),
+            Expr::OverlapRows(e) => write!(f, "overlap_rows({e})"),
             Expr::ScatterAdd(dim, index, e) => {
                 write!(f, "scatter_add({e}, {dim}, {:?})", index.to_vec())
             }
@@ -534,6 +551,7 @@ impl Builder<'_> {
         let rank = shape.len();
         match op {
             Layout::Overlap => Expr::Overlap(e.boxed()),
+            Layout::OverlapRows => Expr::OverlapRows(e.boxed()),
             Layout::Transpose => {
                 let d0 = pick(seed, 0, rank);
                 let d1 = (d0 + 1 + pick(seed, 1, rank - 1)) % rank;

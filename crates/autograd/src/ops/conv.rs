@@ -19,6 +19,18 @@ op_family! {
         Fold2d { window: Window2d } "fold2d",
             "the adjoint of fold is unfold (padding reads 0): g.unfold2d(window, 0)",
             |c| c.g.unfold2d(window, T::zero());
+        /// Every sliding window of `[N, C, H, W]` as a column of
+        /// `[C kh kw, N L]`, the images side by side (padding reads 0).
+        Im2col { window: Window2d } "im2col",
+            "the adjoint of im2col is col2im: g.col2im(input size, window)",
+            |c| {
+                let s = c.x[0].shape();
+                c.g.col2im((s[2], s[3]), window)
+            };
+        /// Columns `[C kh kw, N L]` summed back into `[N, C, H, W]`.
+        Col2im { window: Window2d } "col2im",
+            "the adjoint of col2im is im2col: g.im2col(window)",
+            |c| c.g.im2col(window);
     }
 }
 
@@ -67,9 +79,25 @@ impl<T: Element> Var<T> {
         self.record(Op::Conv(Conv::Fold2d { window }), &[self], value)
     }
 
+    /// im2col over the batch: every sliding window of a `[N, C, H, W]`
+    /// value as a column of `[C * kh * kw, N * L]`, image after image (see
+    /// [`crate::Tensor::im2col`]); the padding reads 0. A convolution is
+    /// then one product for the whole batch.
+    pub fn im2col(&self, window: Window2d) -> Var<T> {
+        let value = self.with_value(|x| x.im2col(window));
+        self.record(Op::Conv(Conv::Im2col { window }), &[self], value)
+    }
+
+    /// The adjoint of [`Var::im2col`]: columns `[C * kh * kw, N * L]`
+    /// summed back into images of `size = (H, W)`.
+    pub fn col2im(&self, size: (usize, usize), window: Window2d) -> Var<T> {
+        let value = self.with_value(|x| x.col2im(size, window));
+        self.record(Op::Conv(Conv::Col2im { window }), &[self], value)
+    }
+
     /// 2-D convolution (cross-correlation, as PyTorch): input `[N, C, H, W]`,
     /// `weight` `[O, C / groups, kh, kw]`, optional `bias` `[O]`; output
-    /// `[N, O, oh, ow]`. Built as unfold, a batched product and a reshape, so
+    /// `[N, O, oh, ow]`. Built as im2col, one product and a permutation, so
     /// its derivatives of every order are exact. Panics, naming the shapes,
     /// when channels, groups or the window do not fit.
     ///
@@ -118,13 +146,15 @@ impl<T: Element> Var<T> {
             .output_size((h, w))
             .unwrap_or_else(|e| panic!("conv2d: input {xs:?}, weight {ws:?}: {e}"));
         let og = o / g;
+        // The [N L, cg kh kw] windows of the whole batch (the transpose of
+        // im2col's columns) against the [cg kh kw, og] kernels: one product,
+        // whose derivatives (the kernels' gradient cols G, the windows'
+        // G W) are one product each too, with the long N L dimension as
+        // their rows, which gemm runs fastest. The output is [N, oh, ow, O]
+        // (channels last), seen as [N, O, oh, ow].
         let per_group = |x: &Var<T>, wg: &Var<T>| {
-            // [N, cg kh kw, L] columns against [og, cg kh kw] kernels, per image
-            let cols = x.unfold2d(window, T::zero());
-            let kernels = wg
-                .reshape(&[1, og, cg * kh * kw])
-                .broadcast_to(&[n, og, cg * kh * kw]);
-            kernels.matmul(&cols)
+            let windows = x.im2col(window).transpose(0, 1);
+            windows.matmul(&wg.reshape(&[og, cg * kh * kw]).transpose(0, 1))
         };
         let out = if g == 1 {
             per_group(self, weight)
@@ -134,7 +164,7 @@ impl<T: Element> Var<T> {
                 .collect();
             Var::concat(&parts, 1)
         };
-        let out = out.reshape(&[n, o, oh, ow]);
+        let out = out.reshape(&[n, oh, ow, o]).permute(&[0, 3, 1, 2]);
         match bias {
             Some(b) => {
                 assert_eq!(

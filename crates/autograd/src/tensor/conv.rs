@@ -221,6 +221,140 @@ impl<T: Element> Tensor<T> {
     }
 }
 
+impl<T: Element> Tensor<T> {
+    /// The columns of every image side by side (im2col over the batch):
+    /// each sliding window of a `[N, C, H, W]` input as a column of
+    /// `[C * kh * kw, N * L]`, image by image (`L = oh * ow` windows per
+    /// image); the padding reads 0. The same values as
+    /// [`Tensor::unfold2d`], laid out so that a convolution is one matrix
+    /// product `[O, C kh kw] x [C kh kw, N L]` for the whole batch, and its
+    /// kernel's gradient one product too, rather than one per image. Panics,
+    /// naming the shapes, when the window does not fit.
+    ///
+    /// ```
+    /// use curvature_autograd::{Tensor, Window2d};
+    /// let x = Tensor::from_vec((0..18).map(f64::from).collect(), &[2, 1, 3, 3]);
+    /// let cols = x.im2col(Window2d::new((2, 2)));
+    /// assert_eq!(cols.shape(), &[4, 8]); // 4 taps; 2 images of 4 windows
+    /// // the first window of the second image is [[9, 10], [12, 13]]
+    /// assert_eq!((cols.get(&[0, 4]), cols.get(&[3, 4])), (9.0, 13.0));
+    /// ```
+    pub fn im2col(&self, window: Window2d) -> Tensor<T> {
+        let (n, c, h, w) = nchw("im2col", self.shape());
+        let (oh, ow) = window
+            .output_size((h, w))
+            .unwrap_or_else(|e| panic!("im2col: input of shape {:?}: {e}", self.shape()));
+        let (kh, kw) = window.kernel;
+        let (kk, l) = (kh * kw, oh * ow);
+        let x = self.contiguous();
+        let src = x.as_slice();
+        let taps = tap_map((h, w), window, (oh, ow));
+        let row = n * l;
+        // taps in the padding keep the zero: PAD is out of every plane
+        let mut out = vec![T::zero(); c * kk * row];
+        if h * w > 0 && row > 0 {
+            // whole rows (one channel's tap, every image) per thread
+            threads::for_chunks(&mut out, row, |start, chunk| {
+                for (r, dst) in chunk.chunks_exact_mut(row).enumerate() {
+                    let (ch, k) = ((start / row + r) / kk, (start / row + r) % kk);
+                    let taps = &taps[k * l..(k + 1) * l];
+                    for (image, dst) in dst.chunks_exact_mut(l).enumerate() {
+                        let plane = &src[(image * c + ch) * h * w..][..h * w];
+                        for (d, &i) in dst.iter_mut().zip(taps) {
+                            if let Some(&v) = plane.get(i as usize) {
+                                *d = v;
+                            }
+                        }
+                    }
+                }
+            });
+        }
+        Tensor::from_parts(out, shape_of(&[c * kk, n * l]))
+    }
+
+    /// The adjoint of [`Tensor::im2col`] (col2im over the batch): sums
+    /// columns `[C * kh * kw, N * L]` back into `[N, C, H, W]` images of
+    /// `size = (H, W)`, adding where windows overlap and dropping what
+    /// falls in the padding.
+    pub fn col2im(&self, size: (usize, usize), window: Window2d) -> Tensor<T> {
+        let (h, w) = size;
+        let (kh, kw) = window.kernel;
+        let kk = kh * kw;
+        let (ckk, nl) = match *self.shape() {
+            [ckk, nl] => (ckk, nl),
+            _ => panic!(
+                "col2im: expects columns [C * kh * kw, N * L], got shape {:?}",
+                self.shape()
+            ),
+        };
+        let (oh, ow) = window
+            .output_size((h, w))
+            .unwrap_or_else(|e| panic!("col2im: output size {size:?}: {e}"));
+        let l = oh * ow;
+        assert!(
+            ckk % kk == 0 && l > 0 && nl % l == 0,
+            "col2im: columns of shape {:?} do not match a {kh}x{kw} window over {size:?} \
+             ({l} windows per image)",
+            self.shape(),
+        );
+        let (c, n) = (ckk / kk, nl / l);
+        let mut out = vec![T::zero(); n * c * h * w];
+        let taps = tap_map((h, w), window, (oh, ow));
+        if self.strides().as_slice() == [1, ckk] && self.data.len() >= self.offset() + nl * ckk {
+            // the transpose of a row-major [N L, C kh kw] (what a product
+            // with the columns on the left gives): read it row by row, one
+            // window of every channel at a time, image by image
+            let src = &self.data[self.offset()..self.offset() + nl * ckk];
+            // each window's taps together, in a row's order
+            let by_window: Vec<u32> = (0..l)
+                .flat_map(|li| (0..kk).map(move |k| (k, li)))
+                .map(|(k, li)| taps[k * l + li])
+                .collect();
+            let image = c * h * w;
+            if image > 0 {
+                threads::for_chunks_of_work(&mut out, image, src.len(), |start, chunk| {
+                    for (i, planes) in chunk.chunks_exact_mut(image).enumerate() {
+                        let rows = &src[(start / image + i) * l * ckk..][..l * ckk];
+                        for (row, window) in rows.chunks_exact(ckk).zip(by_window.chunks_exact(kk))
+                        {
+                            let channels = planes.chunks_exact_mut(h * w).zip(row.chunks_exact(kk));
+                            for (plane, row) in channels {
+                                for (&i, &v) in window.iter().zip(row) {
+                                    // PAD is out of every plane: padding taps are dropped
+                                    if let Some(d) = plane.get_mut(i as usize) {
+                                        *d += v;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                });
+            }
+            return Tensor::from_parts(out, shape_of(&[n, c, h, w]));
+        }
+        let x = self.contiguous();
+        let src = x.as_slice();
+        if h * w > 0 {
+            // whole planes per thread, each reading its windows' columns
+            threads::for_chunks_of_work(&mut out, h * w, src.len(), |start, chunk| {
+                for (p, plane) in chunk.chunks_exact_mut(h * w).enumerate() {
+                    let (image, ch) = ((start / (h * w) + p) / c, (start / (h * w) + p) % c);
+                    for k in 0..kk {
+                        let column = &src[(ch * kk + k) * nl + image * l..][..l];
+                        for (&i, &v) in taps[k * l..(k + 1) * l].iter().zip(column) {
+                            // PAD is out of every plane: padding taps are dropped
+                            if let Some(d) = plane.get_mut(i as usize) {
+                                *d += v;
+                            }
+                        }
+                    }
+                }
+            });
+        }
+        Tensor::from_parts(out, shape_of(&[n, c, h, w]))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,6 +414,44 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn im2col_is_unfold_with_images_side_by_side_and_col2im_its_adjoint() {
+        let mut rng = crate::seeded_rng(7);
+        for g in [
+            Window2d::new((3, 3)).padding((1, 1)),
+            Window2d::new((2, 3)).stride((2, 1)).padding((1, 2)),
+            Window2d::new((3, 2)).dilation((2, 1)).stride((1, 3)),
+            Window2d::new((1, 1)),
+        ] {
+            let x = Tensor::<f64>::randn(&[3, 2, 6, 7], 0.0, 1.0, &mut rng);
+            let unfolded = x.unfold2d(g, 0.0); // [N, C kk, L]
+            let cols = x.im2col(g); // [C kk, N L]
+            let (n, ckk, l) = (3, unfolded.shape()[1], unfolded.shape()[2]);
+            assert_eq!(cols.shape(), &[ckk, n * l], "{g:?}");
+            for i in 0..n {
+                for r in 0..ckk {
+                    for j in 0..l {
+                        assert_eq!(cols.get(&[r, i * l + j]), unfolded.get(&[i, r, j]));
+                    }
+                }
+            }
+            // <im2col(x), y> = <x, col2im(y)>
+            let y = Tensor::randn(cols.shape(), 0.0, 1.0, &mut rng);
+            let lhs: f64 = cols.mul(&y).sum().item();
+            let back = y.col2im((6, 7), g);
+            assert_eq!(back.shape(), x.shape());
+            // the same columns stored as the transpose of [N L, C kk]
+            let stored_transposed = y.transpose(0, 1).contiguous().transpose(0, 1);
+            assert_eq!(stored_transposed.strides().as_slice(), &[1, ckk]);
+            let again = stored_transposed.col2im((6, 7), g).to_vec();
+            for (a, b) in again.iter().zip(back.to_vec()) {
+                assert!((a - b).abs() < 1e-12, "{g:?}: {a} vs {b}");
+            }
+            let rhs: f64 = x.mul(&back).sum().item();
+            assert!((lhs - rhs).abs() < 1e-10, "{g:?}: {lhs} vs {rhs}");
         }
     }
 

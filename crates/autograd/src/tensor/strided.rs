@@ -114,6 +114,11 @@ pub(crate) fn copy_strided<T: Copy>(
 ) -> Vec<T> {
     let walk = Walk::new(shape, [strides]);
     let (inner, [step]) = (walk.inner(), walk.inner_strides());
+    if let Some(&(rows, [1])) = walk.outer.last() {
+        if step > 1 && rows > 1 {
+            return copy_transposed(src, offset, &walk);
+        }
+    }
     let mut out = Vec::with_capacity(numel(shape));
     walk.for_each_row(
         [offset],
@@ -124,6 +129,55 @@ pub(crate) fn copy_strided<T: Copy>(
             _ => out.extend((0..inner).map(|j| src[at + j * step])),
         },
     );
+    out
+}
+
+/// Side of the square tiles of [`copy_transposed`]: 16 `f32` are one
+/// cache line.
+const TILE: usize = 16;
+
+/// [`copy_strided`] of a view whose last outer dimension is the source's
+/// contiguous one and whose inner rows step over it (a transpose, or a
+/// batch of them, such as a permuted image): each `[rows, inner]` matrix
+/// is copied tile by tile, so every cache line of the source is read once
+/// per tile rather than once per element. Walking the inner rows instead
+/// reads one cache line per element, from as many lines as a row is long.
+fn copy_transposed<T: Copy>(src: &[T], offset: usize, walk: &Walk<1>) -> Vec<T> {
+    let (inner, [step]) = (walk.inner(), walk.inner_strides());
+    let (&(rows, _), outer) = walk.outer.split_last().expect("a last outer dimension");
+    let blocks: usize = outer.iter().map(|d| d.0).product();
+    let n = blocks * rows * inner;
+    let mut out = Vec::with_capacity(n);
+    let dst = out.spare_capacity_mut();
+    let mut index: SmallVec<[usize; 4]> = SmallVec::from_elem(0, outer.len());
+    let mut base = offset;
+    for block in dst.chunks_exact_mut(rows * inner).take(blocks) {
+        // block[r * inner + c] = src[base + r + c * step]
+        for c0 in (0..inner).step_by(TILE) {
+            let c1 = (c0 + TILE).min(inner);
+            for r0 in (0..rows).step_by(TILE) {
+                for r in r0..(r0 + TILE).min(rows) {
+                    let row = &mut block[r * inner + c0..r * inner + c1];
+                    for (c, d) in (c0..c1).zip(row) {
+                        d.write(src[base + r + c * step]);
+                    }
+                }
+            }
+        }
+        for d in (0..outer.len()).rev() {
+            let (size, [stride]) = outer[d];
+            index[d] += 1;
+            base += stride;
+            if index[d] < size {
+                break;
+            }
+            base -= stride * size;
+            index[d] = 0;
+        }
+    }
+    // SAFETY: `blocks` blocks of `rows * inner` elements cover all `n`, and
+    // the tiles of each block cover its every element.
+    unsafe { out.set_len(n) };
     out
 }
 
@@ -300,6 +354,47 @@ mod tests {
         );
         // a scalar
         assert_eq!(copy_strided(&src, 4, &[], &[]), vec![4]);
+    }
+
+    /// The element of a view at each row-major index, one at a time.
+    fn copy_by_index(src: &[i32], offset: usize, strides: &[usize], shape: &[usize]) -> Vec<i32> {
+        (0..numel(shape))
+            .map(|mut flat| {
+                let mut at = offset;
+                for (&size, &stride) in shape.iter().zip(strides).rev() {
+                    at += flat % size * stride;
+                    flat /= size;
+                }
+                src[at]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn transposes_and_permuted_images_are_copied_by_tiles_exactly() {
+        let src: Vec<i32> = (0..40_000).collect();
+        // (shape, strides, offset): transposes of sizes around the tile's,
+        // a batch of them, a permuted NHWC image, a transpose with a gap
+        let cases: [(&[usize], &[usize], usize); 6] = [
+            (&[17, 33], &[1, 17], 0),
+            (&[16, 16], &[1, 16], 5),
+            (&[3, 40, 7], &[280, 1, 40], 0),
+            (&[4, 5, 6, 7], &[210, 1, 35, 5], 3),
+            (&[2, 31, 2], &[200, 1, 50], 1),
+            (&[144, 65], &[1, 144], 0),
+        ];
+        for (shape, strides, offset) in cases {
+            let walk = Walk::new(shape, [strides]);
+            assert!(
+                matches!(walk.outer.last(), Some(&(_, [1]))) && walk.inner_strides()[0] > 1,
+                "{shape:?} {strides:?} should take the tiled path"
+            );
+            assert_eq!(
+                copy_strided(&src, offset, strides, shape),
+                copy_by_index(&src, offset, strides, shape),
+                "{shape:?} {strides:?} + {offset}"
+            );
+        }
     }
 
     #[test]

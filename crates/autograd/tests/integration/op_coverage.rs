@@ -230,6 +230,25 @@ const CASES: &[Case] = &[
         },
         || vec![randn(&[1, 8, 6], 2)],
     ),
+    case(
+        "im2col",
+        |_, p| {
+            let w = Window2d::new((2, 3))
+                .stride((1, 2))
+                .padding((1, 1))
+                .dilation((2, 1));
+            p[0].im2col(w).tanh()
+        },
+        || vec![randn(&[2, 2, 4, 5], 3)],
+    ),
+    case(
+        "col2im",
+        |_, p| {
+            let w = Window2d::new((2, 2)).stride((2, 1)).padding((1, 0));
+            p[0].col2im((4, 3), w).sin()
+        },
+        || vec![randn(&[4, 12], 4)],
+    ),
     // index
     case(
         "gather",
