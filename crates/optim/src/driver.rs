@@ -203,7 +203,9 @@ impl<'a, T: Element> Step<'a, T> {
         let second_order = needs.hvp || needs.hutchinson.is_some();
         let (gradient, kept, hessian_diagonal) = if second_order {
             let g = tape.grad_graph(&out, &vars);
-            let values: Vec<Tensor<T>> = g.iter().map(Var::value).collect();
+            // plain row-major tensors, as `Tape::grad` gives: a recorded
+            // gradient can be a view (a conv kernel's is a transpose)
+            let values: Vec<Tensor<T>> = g.iter().map(|g| g.value().contiguous()).collect();
             check_finite(&*objective, &values, "gradient", number)?;
             let diagonal = needs.hutchinson.map(|draws| {
                 let mut rng = seeded_rng(draws.seed);

@@ -210,3 +210,30 @@ fn each_step_draws_a_new_dropout_mask_and_a_rerun_draws_the_same_ones() {
     assert_ne!(moves[1], moves[2], "steps 2 and 3 drew the same mask");
     assert_eq!(dropout_steps(3), moves, "a rerun draws other masks");
 }
+
+#[test]
+fn second_order_steps_take_gradients_recorded_as_views() {
+    // loss(W) = sum(tanh(W^T x)^2): W's recorded gradient is the
+    // transpose of W^T's, a view, as a conv kernel's is; the optimizers
+    // read row-major gradients
+    let x = Tensor::from_vec(vec![0.3, -0.7, 1.1, 0.2, 0.5, -0.4], &[2, 3]);
+    let loss = |_: &Vec<Tensor<f64>>, tape: &Tape<f64>, p: &[Var<f64>]| {
+        p[0].transpose(0, 1)
+            .matmul(&tape.constant(&x))
+            .tanh()
+            .square()
+            .sum()
+    };
+    let tape = Tape::new();
+    let w = tape.var(Tensor::from_vec(vec![0.5, -1.0, 0.25, 2.0], &[2, 2]));
+    let g = tape.grad_graph(&loss(&Vec::new(), &tape, std::slice::from_ref(&w)), [&w]);
+    assert!(
+        !g[0].value().is_contiguous(),
+        "the case needs a gradient recorded as a view"
+    );
+    let mut params = vec![w.value()];
+    let mut adahessian = AdaHessian::new(&params, AdaHessianConfig::default()).unwrap();
+    let before = params[0].to_vec();
+    adahessian.step(&mut params, loss).unwrap();
+    assert_ne!(params[0].to_vec(), before);
+}
