@@ -7,6 +7,7 @@
 //! ```text
 //! cargo run --release --example compare -- --dataset spirals
 //! cargo run --release --example compare -- --dataset digits --target-loss 0.05
+//! cargo run --release --example compare -- --dataset digits --model cnn --optimizers adam,adahessian
 //! ```
 
 use crate::support;
@@ -16,11 +17,12 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Parser;
-use curvature::nn::{Activation, Mlp};
+use curvature::nn::{Activation, Mlp, Module};
 use curvature::optim::{Optimizer, Work};
 
 use support::data::{self, DatasetName, ToyOptions};
 use support::fit::{self, FitOptions, History, Schedule};
+use support::model::{self, ModelKind};
 use support::optimizers::{self, Hyperparameters, OptimizerKind};
 use support::plot::{self, Series};
 use support::{BoxError, Seeds};
@@ -53,6 +55,12 @@ pub struct Args {
     /// `--lr adam=0.003 --lr adahessian=0.3`) [default: each one's default].
     #[arg(long = "lr", value_parser = parse_learning_rate)]
     pub lrs: Vec<(OptimizerKind, f64)>,
+    /// The model: an MLP, or the digits CNN of `train --model cnn`
+    /// (--dataset digits only; its training loss is evaluated every
+    /// quarter epoch rather than every step, which would cost more than
+    /// the training).
+    #[arg(long, value_enum, ignore_case = true, default_value_t = ModelKind::Mlp)]
+    pub model: ModelKind,
     /// Hidden layer widths, e.g. 64,64.
     #[arg(long, value_delimiter = ',')]
     pub hidden: Option<Vec<usize>>,
@@ -119,7 +127,15 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Vec<Row>, BoxError> {
     }
     let figure = support::check_output(&args.output)?;
     let seeds = Seeds::new(args.seed);
-    let recipe = args.dataset.recipe();
+    let cnn = args.model == ModelKind::Cnn;
+    if cnn {
+        model::check_cnn_flags(&args.dataset, args.hidden.is_some(), false)?;
+    }
+    let recipe = if cnn {
+        model::cnn_recipe(args.dataset.recipe())
+    } else {
+        args.dataset.recipe()
+    };
     let toy = ToyOptions::from_flags(&args.dataset, None, None, None, seeds.data)?;
     let dataset = data::load(&args.dataset, &toy, args.header)?;
     let prepared = data::prepare(&dataset, args.test_fraction, seeds.split)?;
@@ -129,17 +145,26 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Vec<Row>, BoxError> {
         .chain(std::iter::once(fit::output_size(&dataset)))
         .collect();
     support::check_model_size(&sizes)?;
+    let batch_size = args.batch_size.unwrap_or(recipe.batch_size);
+    if batch_size == 0 {
+        return Err("--epochs and --batch-size must be at least 1".into());
+    }
+    let eval_every = if cnn {
+        (train.len().div_ceil(batch_size) as u64 / 4).max(1)
+    } else {
+        1
+    };
     let options = FitOptions {
         epochs: args.epochs.unwrap_or(recipe.epochs),
         start_epoch: 0,
         stop_after: None,
-        batch_size: args.batch_size.unwrap_or(recipe.batch_size),
+        batch_size,
         schedule: args.schedule,
         warmup_epochs: args.warmup,
-        eval_every_steps: Some(1),
+        eval_every_steps: Some(eval_every),
         seed: seeds.batches,
     };
-    if options.epochs == 0 || options.batch_size == 0 {
+    if options.epochs == 0 {
         return Err("--epochs and --batch-size must be at least 1".into());
     }
     let kinds = args
@@ -147,10 +172,18 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Vec<Row>, BoxError> {
         .clone()
         .unwrap_or(OptimizerKind::ALL.to_vec());
     let metric = fit::metric_name(train);
+    let described = if cnn {
+        format!(
+            "CNN {} (training loss every {eval_every} steps)",
+            model::DIGITS_CNN
+        )
+    } else {
+        format!("MLP {sizes:?} (tanh)")
+    };
     if !args.quiet {
         writeln!(
             out,
-            "{}: {} train, {} test; MLP {sizes:?} (tanh); {} epochs of batch {}, {} learning rate; \
+            "{}: {} train, {} test; {described}; {} epochs of batch {}, {} learning rate; \
              target training loss {}",
             args.dataset,
             train.len(),
@@ -166,22 +199,27 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Vec<Row>, BoxError> {
     let mut rows = Vec::new();
     for kind in kinds {
         // The same initial weights, batches and seed for every optimizer.
-        let mut model = Mlp::<f32>::try_new(&sizes, Activation::Tanh, seeds.init)?;
+        let mut model: Box<dyn Module<f32>> = if cnn {
+            Box::new(model::digits_cnn(seeds.init, fit::output_size(&dataset)))
+        } else {
+            Box::new(Mlp::<f32>::try_new(&sizes, Activation::Tanh, seeds.init)?)
+        };
         let hyper = Hyperparameters {
             lr: args
                 .lrs
                 .iter()
                 .rev()
                 .find(|(k, _)| *k == kind)
-                .map(|&(_, lr)| lr),
+                .map(|&(_, lr)| lr)
+                .or_else(|| cnn.then(|| model::cnn_default_lr(kind))),
             ..Hyperparameters::default()
         };
-        let mut optimizer = optimizers::build(kind, &hyper, &model, seeds.optimizer)?;
+        let mut optimizer = optimizers::build(kind, &hyper, &*model, seeds.optimizer)?;
         if !args.quiet {
             writeln!(out, "running {optimizer}")?;
         }
         let lr = optimizer.learning_rate();
-        let history = fit::fit(&mut model, &mut optimizer, train, test, &options, |_| {})
+        let history = fit::fit(&mut *model, &mut optimizer, train, test, &options, |_| {})
             .map_err(|e| format!("{kind} (lr {lr}) stopped: {e}"))?;
         let steps_to_target = history.steps_to(args.target_loss);
         let seconds_to_target =

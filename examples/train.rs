@@ -1,10 +1,13 @@
-//! The main job: train an MLP on a toy or real dataset with any of the
-//! four optimizers, show progress, print the final metrics and the time,
-//! and draw the loss curves (and, in 2-D, the decision regions) as SVG.
+//! The main job: train an MLP on a toy or real dataset (or a CNN on the
+//! digits) with any of the optimizers, show progress, print the final
+//! metrics and the time, and draw the loss curves (and, in 2-D, the
+//! decision regions; for the CNN, its learned first-layer filters and the
+//! misclassified test digits) as SVG.
 //!
 //! ```text
 //! cargo run --release --example train -- --dataset spirals --optimizer adahessian
 //! cargo run --release --example train -- --dataset digits --optimizer adam
+//! cargo run --release --example train -- --dataset digits --model cnn
 //! cargo run --release --example train -- --dataset my_data.csv --header --hidden 64,64
 //! cargo run --release --example train -- --dataset iris --save target/iris.safetensors
 //! cargo run --release --example train -- --dataset iris --load target/iris.safetensors --epochs 0
@@ -22,13 +25,14 @@ use std::time::Instant;
 use clap::Parser;
 use curvature::autograd::{Parameters, Tensor};
 use curvature::nn::data::{Dataset, Targets};
-use curvature::nn::{Activation, Mlp, Module};
+use curvature::nn::{Activation, Mlp, Module, Sequential};
 use curvature::optim::{OptimError, Optimizer};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use support::checkpoint;
 use support::data::{self, DatasetName, ToyOptions};
 use support::fit::{self, EpochRecord, FitOptions, History, Schedule};
+use support::model::{self, ModelKind};
 use support::optimizers::{self, parse_pair, Hyperparameters, OptimizerKind};
 use support::plot::{self, LabelledPoint, Series};
 use support::{BoxError, Seeds};
@@ -62,7 +66,8 @@ pub struct Args {
     /// The optimizer (names are case-insensitive, as for --dataset).
     #[arg(long, value_enum, ignore_case = true, default_value_t = OptimizerKind::AdaHessian)]
     pub optimizer: OptimizerKind,
-    /// Learning rate [default: sgd 0.1, adam and adamw 0.01, adahessian 0.15].
+    /// Learning rate [default: sgd 0.1, adam and adamw 0.01, adahessian
+    /// 0.15; --model cnn: adam and adamw 0.003].
     #[arg(long)]
     pub lr: Option<f64>,
     /// SGD momentum [default: 0.9].
@@ -87,6 +92,11 @@ pub struct Args {
     #[arg(long)]
     pub n_samples: Option<usize>,
 
+    /// The model: an MLP, or the digits CNN (--dataset digits only: 1x8x8
+    /// images, conv3x3(16) batch-norm ReLU, conv3x3(32) batch-norm ReLU,
+    /// max-pool 2, linear; 30 epochs of batch 32 by default).
+    #[arg(long, value_enum, ignore_case = true, default_value_t = ModelKind::Mlp)]
+    pub model: ModelKind,
     /// Hidden layer widths, e.g. 64,64 [default: 32,32 for the toy
     /// datasets, 16 for iris, wine, breast-cancer and CSV files, 64 for digits].
     #[arg(long, value_delimiter = ',')]
@@ -183,7 +193,19 @@ pub fn run(args: &Args, interactive: bool, out: &mut dyn Write) -> Result<TrainR
     }
     let figure = support::check_output(&args.output)?;
     let seeds = Seeds::new(args.seed);
-    let recipe = args.dataset.recipe();
+    let cnn = args.model == ModelKind::Cnn;
+    if cnn {
+        model::check_cnn_flags(
+            &args.dataset,
+            args.hidden.is_some() || args.activation.is_some(),
+            args.save.is_some() || args.load.is_some(),
+        )?;
+    }
+    let recipe = if cnn {
+        model::cnn_recipe(args.dataset.recipe())
+    } else {
+        args.dataset.recipe()
+    };
     let toy = ToyOptions::from_flags(
         &args.dataset,
         args.points,
@@ -242,12 +264,19 @@ pub fn run(args: &Args, interactive: bool, out: &mut dyn Write) -> Result<TrainR
         (None, Some(saved)) => saved.activation,
         (None, None) => Activation::Tanh,
     };
-    let mut model = Mlp::<f32>::try_new(&sizes, activation, seeds.init)?;
-    if let (Some(paths), Some(saved)) = (&checkpoint, &saved) {
-        checkpoint::load_model(paths, saved, &mut model, &args.dataset)?;
-    }
+    let mut model = if cnn {
+        Model::Cnn(model::digits_cnn(seeds.init, fit::output_size(&dataset)))
+    } else {
+        let mut mlp = Mlp::<f32>::try_new(&sizes, activation, seeds.init)?;
+        if let (Some(paths), Some(saved)) = (&checkpoint, &saved) {
+            checkpoint::load_model(paths, saved, &mut mlp, &args.dataset)?;
+        }
+        Model::Mlp(mlp)
+    };
     let hyper = Hyperparameters {
-        lr: args.lr,
+        lr: args
+            .lr
+            .or_else(|| cnn.then(|| model::cnn_default_lr(args.optimizer))),
         momentum: args.momentum,
         weight_decay: args.weight_decay,
         betas: args.betas,
@@ -256,7 +285,7 @@ pub fn run(args: &Args, interactive: bool, out: &mut dyn Write) -> Result<TrainR
         update_each: args.update_each,
         n_samples: args.n_samples,
     };
-    let mut optimizer = optimizers::build(args.optimizer, &hyper, &model, seeds.optimizer)?;
+    let mut optimizer = optimizers::build(args.optimizer, &hyper, model.module(), seeds.optimizer)?;
     let settings = run_settings(args, &toy, &sizes, activation, &*optimizer, &recipe);
     let start_epoch = match (&saved, args.resume) {
         (Some(saved), true) => saved.epoch,
@@ -309,11 +338,19 @@ pub fn run(args: &Args, interactive: bool, out: &mut dyn Write) -> Result<TrainR
         train.len(),
         test.len()
     )?;
-    writeln!(
-        out,
-        "model      MLP {sizes:?}, {activation}, {} parameters",
-        model.parameter_count()
-    )?;
+    match &model {
+        Model::Mlp(mlp) => writeln!(
+            out,
+            "model      MLP {sizes:?}, {activation}, {} parameters",
+            mlp.parameter_count()
+        )?,
+        Model::Cnn(net) => writeln!(
+            out,
+            "model      CNN {}, {} parameters",
+            model::DIGITS_CNN,
+            net.parameter_count()
+        )?,
+    }
     writeln!(out, "optimizer  {optimizer}")?;
     if let (Some(path), Some(saved)) = (&args.load, &saved) {
         writeln!(
@@ -368,22 +405,29 @@ pub fn run(args: &Args, interactive: bool, out: &mut dyn Write) -> Result<TrainR
     let start = Instant::now();
     let history = {
         let mut log_error = Ok(());
-        let history = fit::fit(&mut model, &mut optimizer, train, test, &options, |r| {
-            let test_metric = fit::format_metric(test, r.test_metric);
-            if let Some(bar) = &bar {
-                bar.set_message(format!(
-                    "train loss {:.4}, test {metric} {test_metric}",
-                    r.train_loss
-                ));
-                bar.inc(1);
-            } else if !args.quiet && log_error.is_ok() {
-                log_error = writeln!(
+        let history = fit::fit(
+            model.module_mut(),
+            &mut optimizer,
+            train,
+            test,
+            &options,
+            |r| {
+                let test_metric = fit::format_metric(test, r.test_metric);
+                if let Some(bar) = &bar {
+                    bar.set_message(format!(
+                        "train loss {:.4}, test {metric} {test_metric}",
+                        r.train_loss
+                    ));
+                    bar.inc(1);
+                } else if !args.quiet && log_error.is_ok() {
+                    log_error = writeln!(
                     out,
                     "epoch {:>4}  train loss {:.4}  test loss {:.4}  test {metric} {test_metric}",
                     r.epoch, r.train_loss, r.test_loss
                 );
-            }
-        });
+                }
+            },
+        );
         if let Some(bar) = &bar {
             bar.finish_and_clear();
         }
@@ -412,7 +456,7 @@ pub fn run(args: &Args, interactive: bool, out: &mut dyn Write) -> Result<TrainR
         1e3 * support::median(&history.step_seconds)
     )?;
 
-    if let Some(path) = &args.save {
+    if let (Some(path), Model::Mlp(model)) = (&args.save, &model) {
         let paths = checkpoint::Paths::beside(path);
         let record = checkpoint::RunRecord {
             sizes: sizes.clone(),
@@ -426,7 +470,7 @@ pub fn run(args: &Args, interactive: bool, out: &mut dyn Write) -> Result<TrainR
             step: optimizer.step_count(),
             settings,
         };
-        checkpoint::save(&paths, &model, &*optimizer, &prepared.scaler, &record)?;
+        checkpoint::save(&paths, model, &*optimizer, &prepared.scaler, &record)?;
         writeln!(
             out,
             "saved      {} (with {} and {})",
@@ -436,6 +480,7 @@ pub fn run(args: &Args, interactive: bool, out: &mut dyn Write) -> Result<TrainR
         )?;
     }
 
+    model.module_mut().set_training(false);
     draw(args, &prepared, &model, &history)?;
     writeln!(out, "figure     {}", figure.display())?;
     Ok(TrainReport {
@@ -443,6 +488,28 @@ pub fn run(args: &Args, interactive: bool, out: &mut dyn Write) -> Result<TrainR
         history,
         seconds,
     })
+}
+
+/// The model being trained.
+enum Model {
+    Mlp(Mlp<f32>),
+    Cnn(Sequential<f32>),
+}
+
+impl Model {
+    fn module(&self) -> &dyn Module<f32> {
+        match self {
+            Self::Mlp(m) => m,
+            Self::Cnn(m) => m,
+        }
+    }
+
+    fn module_mut(&mut self) -> &mut dyn Module<f32> {
+        match self {
+            Self::Mlp(m) => m,
+            Self::Cnn(m) => m,
+        }
+    }
 }
 
 /// What to try when training stopped on `error`: a smaller learning rate
@@ -534,7 +601,7 @@ fn progress_bar(epochs: usize) -> ProgressBar {
 fn draw(
     args: &Args,
     prepared: &data::Prepared,
-    model: &Mlp<f32>,
+    model: &Model,
     history: &History,
 ) -> Result<(), BoxError> {
     let curve = |name: &str, i, y: fn(&EpochRecord) -> f64| Series {
@@ -551,6 +618,17 @@ fn draw(
         curve("test", 1, |r| r.test_loss),
     ];
     let title = format!("{} on {}", args.optimizer, args.dataset);
+    let model = match model {
+        Model::Mlp(mlp) => mlp,
+        Model::Cnn(net) => {
+            return plot::svg(&args.output, (1700, 480), |root| {
+                let panels = root.split_evenly((1, 3));
+                plot::draw_loss_curves(&panels[0], &format!("loss: {title}"), "epoch", &curves)?;
+                model::draw_filters(&panels[1], net)?;
+                model::draw_misclassified(&panels[2], net, &prepared.test, &prepared.raw_test)
+            });
+        }
+    };
     let raw = [&prepared.raw_train, &prepared.raw_test];
     let features = prepared.train.n_features();
     let side_panel = matches!(

@@ -220,6 +220,101 @@ fn train_on_digits_beats_chance_in_one_epoch() {
 }
 
 #[test]
+fn train_trains_the_digits_cnn_and_draws_its_filters_and_misclassified_digits() {
+    let dir = TempDir::new("train-cnn");
+    let svg = dir.arg("cnn.svg");
+    let (report, log) = run_train(&[
+        "--dataset",
+        "digits",
+        "--model",
+        "cnn",
+        "--epochs",
+        "1",
+        "--warmup",
+        "0",
+        "--quiet",
+        "--output",
+        &svg,
+    ]);
+    assert!(
+        log.contains("model      CNN 1x8x8 -> conv3x3(16) bn relu"),
+        "{log}"
+    );
+    assert!(log.contains("optimizer  adahessian (lr 0.15"), "{log}");
+    // one epoch of 45 AdaHessian steps on the 8x8 digits: well above the
+    // 10% of chance (99.7% after the default 30 epochs)
+    assert!(
+        report.last().test_metric > 0.7,
+        "ten classes, chance is 10%:\n{log}"
+    );
+    let text = check_svg(&dir.path("cnn.svg"));
+    assert!(
+        text.contains("learned first-layer filters"),
+        "filters panel"
+    );
+    assert!(
+        text.contains("misclassified test digits"),
+        "misclassified digits panel"
+    );
+    assert!(!text.contains("decision regions"));
+}
+
+#[test]
+fn train_and_compare_refuse_flags_the_cnn_cannot_use() {
+    let dir = TempDir::new("train-cnn-refuse");
+    let svg = dir.arg("never.svg");
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["--model", "cnn", "--dataset", "iris"],
+            "--model cnn trains on the 8x8 images of --dataset digits, not iris",
+        ),
+        (
+            &["--model", "cnn", "--dataset", "digits", "--hidden", "8"],
+            "--model cnn has a fixed architecture",
+        ),
+        (
+            &[
+                "--model",
+                "cnn",
+                "--dataset",
+                "digits",
+                "--activation",
+                "relu",
+            ],
+            "--model cnn has a fixed architecture",
+        ),
+        (
+            &["--model", "cnn", "--dataset", "digits", "--save", &svg],
+            "not with --model cnn",
+        ),
+    ];
+    for (args, message) in cases {
+        let mut all = args.to_vec();
+        all.extend(["--quiet", "--output", &svg]);
+        let parsed: train::Args = parse("train", &all);
+        let err = train::run(&parsed, false, &mut Vec::new())
+            .err()
+            .unwrap_or_else(|| panic!("train {args:?} should fail"));
+        assert!(err.to_string().contains(message), "{args:?}: {err}");
+    }
+    let parsed: compare::Args = parse(
+        "compare",
+        &[
+            "--model",
+            "cnn",
+            "--dataset",
+            "wine",
+            "--quiet",
+            "--output",
+            &svg,
+        ],
+    );
+    let err = compare::run(&parsed, &mut Vec::new()).expect_err("wine is not images");
+    assert!(err.to_string().contains("not wine"), "{err}");
+    assert!(!dir.path("never.svg").exists());
+}
+
+#[test]
 fn train_on_sine_reports_r_squared_and_draws_the_fit() {
     let dir = TempDir::new("train-sine");
     let svg = dir.arg("sine.svg");
@@ -381,6 +476,57 @@ fn compare_runs_every_optimizer_and_prints_the_table() {
     );
     let text = check_svg(&dir.path("compare.svg"));
     assert!(text.contains("adahessian") && text.contains("sgd"));
+}
+
+#[test]
+fn compare_runs_the_digits_cnn_with_adam_and_adahessian() {
+    let dir = TempDir::new("compare-cnn");
+    let svg = dir.arg("compare.svg");
+    let args: compare::Args = parse(
+        "compare",
+        &[
+            "--dataset",
+            "digits",
+            "--model",
+            "cnn",
+            "--optimizers",
+            "adam,adahessian",
+            "--epochs",
+            "1",
+            "--target-loss",
+            "0.5",
+            "--quiet",
+            "--output",
+            &svg,
+        ],
+    );
+    let mut log = Vec::new();
+    let rows = compare::run(&args, &mut log).expect("compare runs the CNN");
+    let log = String::from_utf8(log).unwrap();
+    assert_eq!(rows.len(), 2, "{log}");
+    for r in &rows {
+        // the training loss is recorded every quarter epoch: 4 points
+        assert!(
+            r.history.train_loss_by_step.len() >= 4,
+            "{}: {:?}",
+            r.optimizer,
+            r.history.train_loss_by_step
+        );
+        assert!(
+            r.history.last().test_metric > 0.5,
+            "{}: test accuracy {}\n{log}",
+            r.optimizer,
+            r.history.last().test_metric
+        );
+    }
+    assert_eq!(
+        rows.iter()
+            .map(|r| r.hessian_vector_products > 0)
+            .collect::<Vec<_>>(),
+        [false, true]
+    );
+    let text = check_svg(&dir.path("compare.svg"));
+    assert!(text.contains("adahessian") && text.contains("adam"));
 }
 
 #[test]

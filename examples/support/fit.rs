@@ -3,18 +3,17 @@
 
 use std::time::Instant;
 
-use curvature::autograd::Parameters;
 use curvature::autograd::{seeded_rng, Tape, Tensor, Var};
 use curvature::nn::data::{Dataset, Targets};
-use curvature::nn::{accuracy, cross_entropy, mse_loss, predicted_classes, Mlp, Module};
+use curvature::nn::{accuracy, cross_entropy, mse_loss, predicted_classes, Module};
 use curvature::optim::{
     Constant, CosineAnnealing, LinearWarmup, LrSchedule, OptimError, Optimizer, Work,
 };
 
 /// The loss of `model` (parameters `params`, bound on `tape`) on a batch:
 /// cross-entropy from logits for classes, mean squared error for values.
-pub fn batch_loss(
-    model: &Mlp<f32>,
+pub fn batch_loss<M: Module<f32> + ?Sized>(
+    model: &M,
     tape: &Tape<f32>,
     params: &[Var<f32>],
     x: &Tensor<f32>,
@@ -56,20 +55,33 @@ pub fn format_metric(dataset: &Dataset<f32>, value: f64) -> String {
 /// 4M, 16 MB of `f32`, however large the dataset or the class count.
 const VALUES_PER_CHUNK: usize = 1 << 22;
 
+/// Rows run through a convolutional network at once: its activations and
+/// unfolded windows are hundreds of values per parameter dimension.
+const CONV_ROWS_PER_CHUNK: usize = 256;
+
 /// How many rows to run through `model` at once.
-fn rows_per_chunk(model: &Mlp<f32>) -> usize {
-    let widest = model
-        .parameters()
+fn rows_per_chunk<M: Module<f32> + ?Sized>(model: &M) -> usize {
+    let params = model.parameters();
+    let widest = params
         .iter()
         .flat_map(|p| p.shape().iter().copied())
         .max()
         .unwrap_or(1);
-    (VALUES_PER_CHUNK / widest.max(1)).max(1)
+    let rows = (VALUES_PER_CHUNK / widest.max(1)).max(1);
+    if params.iter().any(|p| p.shape().len() == 4) {
+        rows.min(CONV_ROWS_PER_CHUNK)
+    } else {
+        rows
+    }
 }
 
 /// `model`'s outputs for the rows of `x`, a chunk of rows at a time,
 /// each handed to `each` with the index of its first row.
-fn predict_in_chunks(model: &Mlp<f32>, x: &Tensor<f32>, mut each: impl FnMut(usize, Tensor<f32>)) {
+fn predict_in_chunks<M: Module<f32> + ?Sized>(
+    model: &M,
+    x: &Tensor<f32>,
+    mut each: impl FnMut(usize, Tensor<f32>),
+) {
     let n = x.shape()[0];
     let chunk = rows_per_chunk(model);
     for start in (0..n).step_by(chunk) {
@@ -79,7 +91,7 @@ fn predict_in_chunks(model: &Mlp<f32>, x: &Tensor<f32>, mut each: impl FnMut(usi
 }
 
 /// The class `model` predicts for each row of `x`, in bounded memory.
-pub fn predict_classes(model: &Mlp<f32>, x: &Tensor<f32>) -> Vec<usize> {
+pub fn predict_classes<M: Module<f32> + ?Sized>(model: &M, x: &Tensor<f32>) -> Vec<usize> {
     let mut classes = Vec::with_capacity(x.shape()[0]);
     predict_in_chunks(model, x, |_, out| classes.extend(predicted_classes(&out)));
     classes
@@ -87,8 +99,8 @@ pub fn predict_classes(model: &Mlp<f32>, x: &Tensor<f32>) -> Vec<usize> {
 
 /// The loss and the metric (accuracy, or R²) of `model` on all of
 /// `dataset`, a chunk of rows at a time (memory does not grow with the
-/// dataset).
-pub fn evaluate(model: &Mlp<f32>, dataset: &Dataset<f32>) -> (f64, f64) {
+/// dataset). The model should be in evaluation mode (see [`evaluate_mut`]).
+pub fn evaluate<M: Module<f32> + ?Sized>(model: &M, dataset: &Dataset<f32>) -> (f64, f64) {
     let n = dataset.len().max(1) as f64;
     let (mut loss, mut metric) = (0.0, 0.0);
     match dataset.targets() {
@@ -126,6 +138,16 @@ pub fn evaluate(model: &Mlp<f32>, dataset: &Dataset<f32>) -> (f64, f64) {
         }
     }
     (loss, metric)
+}
+
+/// [`evaluate`] in evaluation mode (batch norm on its running statistics,
+/// no dropout), then back to training mode, where the training loop keeps
+/// the model.
+pub fn evaluate_mut<M: Module<f32> + ?Sized>(model: &mut M, dataset: &Dataset<f32>) -> (f64, f64) {
+    model.set_training(false);
+    let result = evaluate(model, dataset);
+    model.set_training(true);
+    result
 }
 
 /// How the learning rate changes over a run.
@@ -231,8 +253,8 @@ impl History {
 /// saved after epoch `k`) takes the steps of the uninterrupted run bit for
 /// bit: the schedule is indexed by the step within the whole run, and the
 /// batch orders of the first `k` epochs are drawn and skipped.
-pub fn fit<O: Optimizer<f32>>(
-    model: &mut Mlp<f32>,
+pub fn fit<M: Module<f32> + ?Sized, O: Optimizer<f32>>(
+    model: &mut M,
     optimizer: &mut O,
     train: &Dataset<f32>,
     test: &Dataset<f32>,
@@ -262,9 +284,9 @@ pub fn fit<O: Optimizer<f32>>(
         schedule
     };
     let mut history = History::default();
-    let record = |model: &Mlp<f32>, epoch: usize, steps: u64| {
-        let (train_loss, train_metric) = evaluate(model, train);
-        let (test_loss, test_metric) = evaluate(model, test);
+    let record = |model: &mut M, epoch: usize, steps: u64| {
+        let (train_loss, train_metric) = evaluate_mut(model, train);
+        let (test_loss, test_metric) = evaluate_mut(model, test);
         EpochRecord {
             epoch,
             steps,
@@ -301,7 +323,7 @@ pub fn fit<O: Optimizer<f32>>(
             {
                 history
                     .train_loss_by_step
-                    .push((steps, evaluate(model, train).0));
+                    .push((steps, evaluate_mut(model, train).0));
             }
         }
         let r = record(model, epoch, steps);

@@ -11,6 +11,7 @@ pub mod checkpoint;
 pub mod contour;
 pub mod data;
 pub mod fit;
+pub mod model;
 pub mod optimizers;
 pub mod plot;
 

@@ -409,3 +409,52 @@ pub fn draw_contours_with_paths(
         .draw()?;
     Ok(())
 }
+
+/// Small images in a grid under `title`, each with its own grey scale
+/// (its smallest value black, its largest white): a conv layer's learned
+/// filters, or misclassified inputs. `images` are row-major, each
+/// `size.0` rows of `size.1` pixels; `labels` (one per image, or none)
+/// are written under each.
+pub fn draw_image_grid(
+    area: &Area<'_>,
+    title: &str,
+    images: &[Vec<f64>],
+    size: (usize, usize),
+    labels: &[String],
+) -> Result<(), BoxError> {
+    let area = area.titled(title, ("sans-serif", 18))?;
+    let n = images.len().max(1);
+    let cols = (n as f64).sqrt().ceil() as usize;
+    let rows = n.div_ceil(cols);
+    let (w, h) = area.dim_in_pixel();
+    let label_room = if labels.is_empty() { 0 } else { 14 };
+    let cell = ((w as usize - 20) / cols).min((h as usize - 20) / rows) as i32;
+    let pixel = ((cell - 6 - label_room) / size.0.max(size.1) as i32).max(1);
+    for (k, image) in images.iter().enumerate() {
+        let (lo, hi) = image
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+                (lo.min(v), hi.max(v))
+            });
+        let scale = if hi > lo { 1.0 / (hi - lo) } else { 0.0 };
+        let x0 = 10 + (k % cols) as i32 * cell;
+        let y0 = 10 + (k / cols) as i32 * cell;
+        for (p, &v) in image.iter().enumerate() {
+            let (i, j) = ((p / size.1) as i32, (p % size.1) as i32);
+            let grey = (255.0 * (v - lo) * scale).round() as u8;
+            let corner = (x0 + j * pixel, y0 + i * pixel);
+            area.draw(&Rectangle::new(
+                [corner, (corner.0 + pixel, corner.1 + pixel)],
+                RGBColor(grey, grey, grey).filled(),
+            ))?;
+        }
+        if let Some(label) = labels.get(k) {
+            area.draw(&Text::new(
+                label.clone(),
+                (x0, y0 + pixel * size.0 as i32 + 2),
+                ("sans-serif", 12),
+            ))?;
+        }
+    }
+    Ok(())
+}
