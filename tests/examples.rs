@@ -1096,6 +1096,12 @@ fn run_built_example(name: &str, args: &[&str]) -> std::process::Output {
         .expect("target/PROFILE/deps")
         .join("examples");
     let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.exists(),
+        "{} is not built: `cargo test` builds the examples with the tests, \
+         `cargo test --test examples` alone does not (run `cargo build --examples` first)",
+        path.display()
+    );
     std::process::Command::new(&path)
         .args(args)
         .output()
