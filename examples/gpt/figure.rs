@@ -23,7 +23,11 @@ pub fn draw(
 ) -> Result<(), BoxError> {
     let window = train_losses.len().div_ceil(TRAIN_POINTS).max(1);
     let train = Series {
-        name: format!("train (mean of {window} steps)"),
+        name: if window == 1 {
+            "train (each step)".to_string()
+        } else {
+            format!("train (mean of {window} steps)")
+        },
         color: color(0),
         points: train_losses
             .chunks(window)
