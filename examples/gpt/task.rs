@@ -243,6 +243,16 @@ impl Examples {
         &self.answers[i * a..(i + 1) * a]
     }
 
+    /// Examples `start..start + len`.
+    pub fn rows(&self, start: usize, len: usize) -> Examples {
+        let (p, a) = (self.task.prompt_len(), self.task.answer_len());
+        Examples {
+            task: self.task,
+            prompts: self.prompts[start * p..(start + len) * p].to_vec(),
+            answers: self.answers[start * a..(start + len) * a].to_vec(),
+        }
+    }
+
     /// The prompts of every example, as a set.
     pub fn prompt_set(&self) -> HashSet<Vec<usize>> {
         (0..self.len()).map(|i| self.prompt(i).to_vec()).collect()
@@ -314,5 +324,10 @@ mod tests {
         let row: Vec<usize> = (0..11).map(|j| inputs.get(&[7, j])).collect();
         assert_eq!(&row[..8], again.prompt(7));
         assert_eq!(&row[8..], &again.answer(7)[..3]);
+        let some = again.rows(7, 2);
+        assert_eq!(
+            (some.len(), some.prompt(0), some.answer(1)),
+            (2, again.prompt(7), again.answer(8))
+        );
     }
 }
