@@ -240,7 +240,7 @@ enum What {
     Adahessian,
 }
 
-/// Times one training operation of a small network; the last line printed is `median_ms=<float>`.
+/// Times one operation of a small network; the last line printed is `median_ms=<float>`.
 // No bare `about`: it would show the crate's description instead of this.
 #[derive(Parser, Debug)]
 #[command(name = "bench", version)]
