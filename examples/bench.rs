@@ -15,7 +15,12 @@
 //!   pad 1) tanh avgpool2 flatten(512) linear(512->10); cross-entropy;
 //! - `lenet`: x [64, 1, 28, 28]; conv5x5(1->6) tanh maxpool2 conv5x5(6->16)
 //!   tanh maxpool2 flatten(256) linear(256->120) tanh linear(120->84) tanh
-//!   linear(84->10); cross-entropy.
+//!   linear(84->10); cross-entropy;
+//! - `gpt`:   tokens [32, 16] over a vocabulary of 16, the small GPT of
+//!   `nn::Gpt` (learned token and position embeddings of width 64, 2
+//!   pre-LN blocks with causal 4-head attention and an exact-GELU MLP of
+//!   width 256, a final layer norm and a linear head); cross-entropy of
+//!   the next-token targets over every position (512 of them).
 //!
 //! Operations, each what a user runs through `curvature::nn` and
 //! `curvature::optim`:
@@ -38,11 +43,11 @@ use std::time::Instant;
 
 use clap::{Parser, ValueEnum};
 use curvature::autograd::{
-    functional, seeded_rng, ConvOptions, Parameters, SeededRng, Tape, Tensor, Var,
+    functional, seeded_rng, ConvOptions, ParameterKind, Parameters, SeededRng, Tape, Tensor, Var,
 };
 use curvature::nn::{
-    cross_entropy, mse_loss, AvgPool2d, Conv2d, Flatten, Linear, MaxPool2d, Module, Sequential,
-    Tanh,
+    cross_entropy, mse_loss, AvgPool2d, Conv2d, Flatten, Gpt, GptConfig, Linear, MaxPool2d, Module,
+    Sequential, Tanh,
 };
 use curvature::optim::{AdaHessian, AdaHessianConfig, Adam, AdamConfig, Optimizer};
 use rand::RngExt;
@@ -59,7 +64,19 @@ enum Workload {
     Cnn,
     /// LeNet-5 on [64, 1, 28, 28] inputs, cross-entropy.
     Lenet,
+    /// A 2-block GPT (d 64, 4 heads) on [32, 16] tokens, cross-entropy
+    /// over every position.
+    Gpt,
 }
+
+/// The GPT workload's sizes: those of `bench_common.py`.
+const GPT: GptConfig = GptConfig {
+    vocabulary: 16,
+    context: 16,
+    d: 64,
+    heads: 4,
+    layers: 2,
+};
 
 impl Workload {
     /// The MLP's layer sizes (`None` for the conv nets).
@@ -68,7 +85,7 @@ impl Workload {
             Workload::Tiny => Some(&[2, 32, 32, 1]),
             Workload::Mid => Some(&[64, 256, 256, 10]),
             Workload::Mnist => Some(&[784, 512, 512, 10]),
-            Workload::Cnn | Workload::Lenet => None,
+            Workload::Cnn | Workload::Lenet | Workload::Gpt => None,
         }
     }
 
@@ -77,6 +94,7 @@ impl Workload {
             Workload::Tiny | Workload::Lenet => 64,
             Workload::Mid | Workload::Cnn => 128,
             Workload::Mnist => 256,
+            Workload::Gpt => 32,
         }
     }
 
@@ -85,12 +103,31 @@ impl Workload {
         match self {
             Workload::Cnn => vec![1, 8, 8],
             Workload::Lenet => vec![1, 28, 28],
+            Workload::Gpt => vec![GPT.context],
             _ => vec![self.sizes().expect("an MLP workload")[0]],
         }
     }
 
+    /// The number of classes of a classification workload (`None`: regression).
+    fn classes(self) -> Option<usize> {
+        match self {
+            Workload::Tiny => None,
+            Workload::Gpt => Some(GPT.vocabulary),
+            _ => Some(10),
+        }
+    }
+
     /// The network, initialised from seed 0.
-    fn model(self) -> Sequential<f32> {
+    fn model(self) -> Model {
+        if self == Workload::Gpt {
+            let gpt = Gpt::new(GPT, 0).expect("a valid GPT configuration");
+            return Model::Gpt(Box::new(gpt));
+        }
+        Model::Sequential(self.sequential())
+    }
+
+    /// The MLP or conv net, initialised from seed 0.
+    fn sequential(self) -> Sequential<f32> {
         let mut rng = seeded_rng(0);
         let conv = |i, o, k, pad, rng: &mut SeededRng| {
             let options = ConvOptions {
@@ -136,6 +173,61 @@ impl Workload {
     }
 }
 
+/// A workload's network: a `Sequential` of layers, or the GPT (whose input
+/// is token ids, not a tensor of values).
+enum Model {
+    Sequential(Sequential<f32>),
+    Gpt(Box<Gpt<f32>>),
+}
+
+impl Model {
+    /// The network's output for `input`, with its parameters `p` bound on `tape`.
+    fn forward(&self, tape: &Tape<f32>, p: &[Var<f32>], input: &Input) -> Var<f32> {
+        match (self, input) {
+            (Model::Sequential(m), Input::Values(x)) => m.forward(p, &tape.constant(x)),
+            (Model::Gpt(m), Input::Tokens(ids)) => {
+                // [batch, time, vocabulary] -> one row of logits per position
+                m.forward(p, ids).reshape(&[ids.numel(), GPT.vocabulary])
+            }
+            _ => unreachable!("each workload builds the input its network takes"),
+        }
+    }
+
+    fn as_parameters(&self) -> &dyn Parameters<f32> {
+        match self {
+            Model::Sequential(m) => m,
+            Model::Gpt(m) => m.as_ref(),
+        }
+    }
+}
+
+impl Parameters<f32> for Model {
+    fn parameters(&self) -> Vec<&Tensor<f32>> {
+        self.as_parameters().parameters()
+    }
+
+    fn parameters_mut(&mut self) -> Vec<&mut Tensor<f32>> {
+        match self {
+            Model::Sequential(m) => m.parameters_mut(),
+            Model::Gpt(m) => m.parameters_mut(),
+        }
+    }
+
+    fn parameter_names(&self) -> Vec<String> {
+        self.as_parameters().parameter_names()
+    }
+
+    fn parameter_kinds(&self) -> Vec<ParameterKind> {
+        self.as_parameters().parameter_kinds()
+    }
+}
+
+/// A workload's input: values, or token ids.
+enum Input {
+    Values(Tensor<f32>),
+    Tokens(Tensor<usize>),
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum What {
     /// Forward and backward to all parameter gradients.
@@ -148,12 +240,12 @@ enum What {
     Adahessian,
 }
 
-/// Times one operation of a tanh MLP; the last line printed is `median_ms=<float>`.
+/// Times one operation of a small network; the last line printed is `median_ms=<float>`.
 // No bare `about`: it would show the crate's description instead of this.
 #[derive(Parser, Debug)]
 #[command(name = "bench", version)]
 struct Args {
-    /// The MLP and batch.
+    /// The network and batch.
     #[arg(long, value_enum, ignore_case = true)]
     workload: Workload,
     /// The operation to time.
@@ -173,8 +265,8 @@ struct Args {
 
 /// The model, its data and the direction of the Hessian-vector product.
 struct Problem {
-    model: Sequential<f32>,
-    x: Tensor<f32>,
+    model: Model,
+    x: Input,
     /// Class labels (classification) or regression targets.
     target: Target,
     v: Vec<Tensor<f32>>,
@@ -191,15 +283,22 @@ impl Problem {
         let mut rng = seeded_rng(1);
         let mut shape = vec![workload.batch()];
         shape.extend(workload.input());
-        let x = Tensor::randn(&shape, 0.0, 1.0, &mut rng);
-        let target = if workload == Workload::Tiny {
-            Target::Values(Tensor::randn(&[workload.batch(), 1], 0.0, 1.0, &mut rng))
+        let (x, rows) = if workload == Workload::Gpt {
+            // one next-token target per position
+            let n = shape.iter().product();
+            let ids = (0..n)
+                .map(|_| rng.random_range(0..GPT.vocabulary))
+                .collect();
+            (Input::Tokens(Tensor::from_vec(ids, &shape)), n)
         } else {
-            Target::Labels(
-                (0..workload.batch())
-                    .map(|_| rng.random_range(0..10))
-                    .collect(),
-            )
+            let x = Tensor::randn(&shape, 0.0, 1.0, &mut rng);
+            (Input::Values(x), workload.batch())
+        };
+        let target = match workload.classes() {
+            None => Target::Values(Tensor::randn(&[rows, 1], 0.0, 1.0, &mut rng)),
+            Some(classes) => {
+                Target::Labels((0..rows).map(|_| rng.random_range(0..classes)).collect())
+            }
         };
         let v = model
             .parameters()
@@ -216,8 +315,8 @@ impl Problem {
 
     /// The loss of `model` (this problem's network or an optimizer's copy
     /// of it) with parameters `p` bound on `tape`.
-    fn loss(&self, model: &Sequential<f32>, tape: &Tape<f32>, p: &[Var<f32>]) -> Var<f32> {
-        let out = model.forward(p, &tape.constant(&self.x));
+    fn loss(&self, model: &Model, tape: &Tape<f32>, p: &[Var<f32>]) -> Var<f32> {
+        let out = model.forward(tape, p, &self.x);
         match &self.target {
             Target::Labels(labels) => cross_entropy(&out, labels),
             Target::Values(y) => mse_loss(&out, &tape.constant(y)),
@@ -229,8 +328,8 @@ impl Problem {
 enum Operation<'a> {
     Grad(&'a Problem, Vec<Tensor<f32>>),
     Hvp(&'a Problem, Vec<Tensor<f32>>),
-    Adam(&'a Problem, Sequential<f32>, Adam<f32>),
-    AdaHessian(&'a Problem, Sequential<f32>, AdaHessian<f32>),
+    Adam(&'a Problem, Model, Adam<f32>),
+    AdaHessian(&'a Problem, Model, AdaHessian<f32>),
 }
 
 impl<'a> Operation<'a> {

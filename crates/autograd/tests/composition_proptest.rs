@@ -56,13 +56,15 @@ enum Unary {
     Relu,
     Softplus,
     NormalCdf,
+    Gelu,
+    GeluDerivative,
     Sin,
     Cos,
     Atan,
     Log1p,
 }
 
-const UNARY: [Unary; 22] = [
+const UNARY: [Unary; 24] = [
     Unary::Sin,
     Unary::Tanh,
     Unary::Square,
@@ -82,6 +84,8 @@ const UNARY: [Unary; 22] = [
     Unary::Relu,
     Unary::Softplus,
     Unary::NormalCdf,
+    Unary::Gelu,
+    Unary::GeluDerivative,
     Unary::Cos,
     Unary::Atan,
     Unary::Log1p,
@@ -104,6 +108,8 @@ impl Unary {
             Unary::Relu => x.relu(),
             Unary::Softplus => x.softplus(),
             Unary::NormalCdf => x.normal_cdf(),
+            Unary::Gelu => x.gelu(),
+            Unary::GeluDerivative => x.gelu_derivative(),
             Unary::Sin => x.sin(),
             Unary::Cos => x.cos(),
             Unary::Atan => x.atan(),
@@ -127,6 +133,8 @@ impl Unary {
             Unary::Relu => "relu",
             Unary::Softplus => "softplus",
             Unary::NormalCdf => "normal_cdf",
+            Unary::Gelu => "gelu",
+            Unary::GeluDerivative => "gelu_derivative",
             Unary::Sin => "sin",
             Unary::Cos => "cos",
             Unary::Atan => "atan",

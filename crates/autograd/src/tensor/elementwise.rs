@@ -261,6 +261,74 @@ mod tests {
         assert!(Tensor::scalar(f32::NAN).tanh().item().is_nan());
     }
 
+    /// The distance in units in the last place between two finite `f32`s of one sign.
+    fn ulps(a: f32, b: f32) -> i64 {
+        (a.to_bits() as i64 - b.to_bits() as i64).abs()
+    }
+
+    #[test]
+    fn fast_f32_exp_is_within_2_ulp_and_keeps_its_limits() {
+        // through the vectorised kernel, as the op runs it
+        let xs: Vec<f32> = (-1_040_000..887_000).map(|i| i as f32 * 1e-4).collect();
+        let fast = Tensor::from_vec(xs.clone(), &[xs.len()]).exp().to_vec();
+        let mut worst = 0;
+        for (&x, &y) in xs.iter().zip(&fast) {
+            let exact = (x as f64).exp() as f32;
+            if exact >= f32::MIN_POSITIVE {
+                worst = worst.max(ulps(exact, y));
+            } else {
+                // subnormal results: absolute error within one subnormal step
+                assert!((exact - y).abs() <= 1.5e-45, "exp({x}) = {y}, not {exact}");
+            }
+        }
+        assert!(worst <= 2, "worst error {worst} ulp");
+        let special = Tensor::from_vec(
+            vec![
+                0.0_f32,
+                -0.0,
+                f32::NEG_INFINITY,
+                -1e30,
+                -104.5,
+                88.8,
+                1e30,
+                f32::INFINITY,
+            ],
+            &[8],
+        );
+        let e = special.exp().to_vec();
+        assert_eq!(e[..6], [1.0, 1.0, 0.0, 0.0, 0.0, f32::INFINITY]);
+        assert_eq!(e[6..], [f32::INFINITY, f32::INFINITY]);
+        assert!(Tensor::scalar(f32::NAN).exp().item().is_nan());
+        assert_eq!(Tensor::scalar(1.0_f64).exp().item(), 1.0_f64.exp());
+    }
+
+    #[test]
+    fn fast_f32_erf_is_within_5e_7() {
+        let erf = <f32 as Element>::erf;
+        let xs: Vec<f32> = (-600_000..600_000).map(|i| i as f32 * 1e-5).collect();
+        let cdf = Tensor::from_vec(xs.clone(), &[xs.len()])
+            .normal_cdf()
+            .to_vec();
+        for (&x, &phi) in xs.iter().zip(&cdf) {
+            let erf = erf(x) as f64;
+            let exact = libm::erf(x as f64);
+            assert!((erf - exact).abs() < 5e-7, "erf({x}) = {erf}, not {exact}");
+            if x.abs() < 0.5 && x != 0.0 {
+                assert!(
+                    (erf / exact - 1.0).abs() < 3e-7,
+                    "erf({x}) = {erf}, not {exact}"
+                );
+            }
+            let exact_cdf = 0.5 * (1.0 + libm::erf(x as f64 / std::f64::consts::SQRT_2));
+            assert!((phi as f64 - exact_cdf).abs() < 5e-7, "Phi({x}) = {phi}");
+        }
+        assert_eq!(erf(0.0), 0.0);
+        // the form is clamped at |x| = 4, where it is within one ulp of 1
+        assert!((1.0 - erf(1e30)).abs() < 1.2e-7);
+        assert_eq!(erf(-1e30), -erf(1e30));
+        assert!(erf(f32::NAN).is_nan());
+    }
+
     #[test]
     fn stable_forms_do_not_overflow() {
         let x = Tensor::from_vec(vec![-1000.0_f32, 0.0, 1000.0], &[3]);

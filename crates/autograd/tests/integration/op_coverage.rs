@@ -89,6 +89,12 @@ const CASES: &[Case] = &[
         |_, p| p[0].normal_cdf(),
         || vec![randn(&[2, 3], 15)],
     ),
+    case("gelu", |_, p| p[0].gelu(), || vec![randn(&[2, 3], 20)]),
+    case(
+        "gelu_derivative",
+        |_, p| p[0].gelu_derivative(),
+        || vec![randn(&[2, 3], 21)],
+    ),
     case("sin", |_, p| p[0].sin(), || vec![randn(&[2, 3], 16)]),
     case("cos", |_, p| p[0].cos(), || vec![randn(&[2, 3], 17)]),
     case("atan", |_, p| p[0].atan(), || vec![randn(&[2, 3], 18)]),

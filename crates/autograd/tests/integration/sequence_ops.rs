@@ -120,6 +120,24 @@ fn both_gelus_match_pytorch_and_are_correct_to_second_order() {
         1.954597694087775,
     ];
     close(&x.gelu().value().to_vec(), &exact, 1e-14);
+    // one kernel, the same value as the product it replaced, bit for bit
+    assert_eq!(x.gelu().value(), (&x * &x.normal_cdf()).value());
+    // and its derivative Phi(x) + x phi(x) is its own op, checked alike
+    let phi = x
+        .square()
+        .mul_scalar(-0.5)
+        .exp()
+        .mul_scalar(0.398_942_280_401_432_7);
+    close(
+        &x.gelu_derivative().value().to_vec(),
+        &(&x.normal_cdf() + &(&x * &phi)).value().to_vec(),
+        1e-15,
+    );
+    check(
+        "gelu_derivative",
+        |_, p| p[0].gelu_derivative(),
+        [randn(&[2, 3], 8)],
+    );
     close(&x.gelu_tanh().value().to_vec(), &tanh, 1e-14);
     check("gelu", |_, p| p[0].gelu(), [randn(&[2, 3], 6)]);
     check("gelu_tanh", |_, p| p[0].gelu_tanh(), [randn(&[2, 3], 7)]);
