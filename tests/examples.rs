@@ -107,6 +107,20 @@ fn run_train(args: &[&str]) -> (train::TrainReport, String) {
     (report, String::from_utf8(log).expect("the log is UTF-8"))
 }
 
+/// Runs `train` with each case's flags (quiet, writing to `svg`) and checks
+/// that it fails with an error containing the case's message.
+fn assert_train_refuses(cases: &[(&[&str], &str)], svg: &str) {
+    for &(args, message) in cases {
+        let mut all = args.to_vec();
+        all.extend(["--quiet", "--output", svg]);
+        let parsed: train::Args = parse("train", &all);
+        let err = train::run(&parsed, false, &mut Vec::new())
+            .err()
+            .unwrap_or_else(|| panic!("train {args:?} should fail"));
+        assert!(err.to_string().contains(message), "{args:?}: {err}");
+    }
+}
+
 /// The percentage printed after `label` on the line starting with `line_start`.
 fn printed_percentage(log: &str, line_start: &str, label: &str) -> f64 {
     let line = log
@@ -288,15 +302,7 @@ fn train_and_compare_refuse_flags_the_cnn_cannot_use() {
             "not with --model cnn",
         ),
     ];
-    for (args, message) in cases {
-        let mut all = args.to_vec();
-        all.extend(["--quiet", "--output", &svg]);
-        let parsed: train::Args = parse("train", &all);
-        let err = train::run(&parsed, false, &mut Vec::new())
-            .err()
-            .unwrap_or_else(|| panic!("train {args:?} should fail"));
-        assert!(err.to_string().contains(message), "{args:?}: {err}");
-    }
+    assert_train_refuses(&cases, &svg);
     let parsed: compare::Args = parse(
         "compare",
         &[
@@ -398,15 +404,7 @@ fn train_refuses_values_it_cannot_use_with_a_message() {
         ),
         (&["--header"], "--header applies to CSV files"),
     ];
-    for (args, message) in cases {
-        let mut all = args.to_vec();
-        all.extend(["--quiet", "--output", &svg]);
-        let parsed: train::Args = parse("train", &all);
-        let err = train::run(&parsed, false, &mut Vec::new())
-            .err()
-            .unwrap_or_else(|| panic!("train {args:?} should fail"));
-        assert!(err.to_string().contains(message), "{args:?}: {err}");
-    }
+    assert_train_refuses(&cases, &svg);
     assert!(!dir.path("never.svg").exists());
     let err = train::Args::try_parse_from(["train", "--dataset", "nosuch"]).unwrap_err();
     assert!(
@@ -1291,15 +1289,7 @@ fn train_refuses_sizes_beyond_its_limits_before_allocating() {
             "parameters, more than the limit of 50000000",
         ),
     ];
-    for (args, message) in cases {
-        let mut all = args.to_vec();
-        all.extend(["--quiet", "--output", &svg]);
-        let parsed: train::Args = parse("train", &all);
-        let err = train::run(&parsed, false, &mut Vec::new())
-            .err()
-            .unwrap_or_else(|| panic!("train {args:?} should fail"));
-        assert!(err.to_string().contains(message), "{args:?}: {err}");
-    }
+    assert_train_refuses(&cases, &svg);
 }
 
 #[test]
