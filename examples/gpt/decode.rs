@@ -1,126 +1,56 @@
-//! Greedy decoding with a key-value cache: the model reads one position
-//! at a time, and each block keeps the keys and values of the positions
-//! already read, so appending a token costs one position's work rather
-//! than a pass over the whole sequence (15 position-passes for a sort
-//! answer instead of 92).
-//!
-//! This is [`Gpt::forward`]'s computation, written out per position from
-//! the model's parameters (in its `parameters()` order) with the same
-//! recorded ops on constants, so nothing is kept for a derivative; the
-//! tests check that its logits match the model's at every position.
+//! Greedy decoding with a key-value cache ([`KvCache`]): the model reads
+//! the prompts at once, then one position at a time, and each block keeps
+//! the keys and values of the positions already read, so appending a
+//! token costs one position's work rather than a pass over the whole
+//! sequence. The tests check that its logits match the whole sequence's
+//! forward at every position.
 
-use curvature::autograd::{Parameters, Tape, Tensor, Var};
-use curvature::nn::Gpt;
+use curvature::autograd::Tensor;
+use curvature::nn::{Gpt, KvCache};
 
-/// Parameter tensors per block: ln1, ln2 (weight, bias each), qkv, proj,
-/// fc1, fc2 (weight, bias each).
-const PER_BLOCK: usize = 12;
-/// The epsilon of every layer norm of [`Gpt`] (PyTorch's default).
-const LAYER_NORM_EPS: f64 = 1e-5;
-
-/// `x @ W^T + b` over the last dimension of a `[rows, in]` value.
-fn linear(x: &Var<f32>, w: &Var<f32>, b: &Var<f32>) -> Var<f32> {
-    &x.matmul_nt(w) + b
-}
-
-/// A model reading sequences position by position.
+/// A model reading sequences a few positions at a time.
 pub struct Decoder<'m> {
     model: &'m Gpt<f32>,
-    /// Per block, the keys and values read so far, `[rows, heads, t, dh]`.
-    keys: Vec<Option<Tensor<f32>>>,
-    values: Vec<Option<Tensor<f32>>>,
-    position: usize,
+    cache: KvCache<f32>,
 }
 
 impl<'m> Decoder<'m> {
     /// A decoder of `model`, before the first position.
     pub fn new(model: &'m Gpt<f32>) -> Self {
-        let layers = model.config().layers;
         Self {
             model,
-            keys: vec![None; layers],
-            values: vec![None; layers],
-            position: 0,
+            cache: KvCache::new(),
         }
     }
 
-    /// Reads the next token of each row (`tokens.len()` rows, the same
-    /// number at every call) and returns the logits of the next one,
-    /// `[rows, vocabulary]`. Panics when the context is full or a token
-    /// is out of the vocabulary.
-    pub fn step(&mut self, tokens: &[usize]) -> Tensor<f32> {
-        let config = self.model.config();
-        assert!(
-            self.position < config.context,
-            "Decoder::step: position {} is beyond the context of {}",
-            self.position,
-            config.context
+    /// Reads the next `len` tokens of each of `rows` rows (`ids` flattened
+    /// `[rows, len]`, the same rows at every call) and returns the logits
+    /// of the token after them, `[rows, vocabulary]`. Panics when the
+    /// context is full or a token is out of the vocabulary.
+    pub fn read(&mut self, ids: &[usize], rows: usize) -> Tensor<f32> {
+        let len = ids.len() / rows.max(1);
+        let logits = self.model.logits_cached(
+            &Tensor::from_vec(ids.to_vec(), &[rows, len]),
+            &mut self.cache,
         );
-        let (rows, d, heads) = (tokens.len(), config.d, config.heads);
-        let dh = d / heads;
-        // A tape of constants per position, dropped at its end: no op is
-        // recorded, and only the cache outlives the step.
-        let tape = Tape::new();
-        let p: Vec<Var<f32>> = self
-            .model
-            .parameters()
-            .into_iter()
-            .map(|t| tape.constant(t))
-            .collect();
-        let ids = Tensor::from_vec(tokens.to_vec(), &[rows]);
-        let position = Tensor::from_vec(vec![self.position], &[1]);
-        let mut x = &p[0].embedding(&ids) + &p[1].embedding(&position);
-        let scale = 1.0 / (dh as f32).sqrt();
-        for layer in 0..config.layers {
-            let b = &p[2 + PER_BLOCK * layer..2 + PER_BLOCK * (layer + 1)];
-            let h = x.layer_norm(Some(&b[0]), Some(&b[1]), LAYER_NORM_EPS);
-            let qkv = linear(&h, &b[4], &b[5]);
-            let heads_of = |u: &Var<f32>| u.reshape(&[rows, heads, 1, dh]);
-            let parts = qkv.split(d, 1);
-            let (q, k, v) = (
-                heads_of(&parts[0]),
-                heads_of(&parts[1]),
-                heads_of(&parts[2]),
-            );
-            let append = |cache: &mut Option<Tensor<f32>>, new: Var<f32>| {
-                let all = match cache.take() {
-                    Some(old) => Var::concat([&tape.constant(old), &new], 2),
-                    None => new,
-                };
-                *cache = Some(all.value());
-                all
-            };
-            let keys = append(&mut self.keys[layer], k);
-            let values = append(&mut self.values[layer], v);
-            let t = keys.shape()[2];
-            let every = Tensor::from_vec(vec![true; t], &[1, t]);
-            let attention = q
-                .matmul_nt(&keys)
-                .mul_scalar(scale)
-                .masked_softmax(3, &every);
-            let y = attention.matmul(&values).reshape(&[rows, d]);
-            x = &x + &linear(&y, &b[6], &b[7]);
-            let h = x.layer_norm(Some(&b[2]), Some(&b[3]), LAYER_NORM_EPS);
-            x = &x + &linear(&linear(&h, &b[8], &b[9]).gelu(), &b[10], &b[11]);
-        }
-        self.position += 1;
-        let at = 2 + PER_BLOCK * config.layers;
-        let x = x.layer_norm(Some(&p[at]), Some(&p[at + 1]), LAYER_NORM_EPS);
-        linear(&x, &p[at + 2], &p[at + 3]).value()
+        let vocabulary = logits.shape()[2];
+        logits
+            .narrow(1, len - 1, 1)
+            .reshape(&[rows, vocabulary])
+            .contiguous()
+    }
+
+    /// Reads one token of each row: [`Decoder::read`] of one position.
+    pub fn step(&mut self, tokens: &[usize]) -> Tensor<f32> {
+        self.read(tokens, tokens.len())
     }
 }
 
 /// The greedy continuation of `prompts` (`rows` prompts of equal length,
 /// flattened) by `answer_len` tokens, flattened `[rows, answer_len]`.
 pub fn greedy(model: &Gpt<f32>, prompts: &[usize], rows: usize, answer_len: usize) -> Vec<usize> {
-    let prompt_len = prompts.len() / rows.max(1);
     let mut decoder = Decoder::new(model);
-    let column =
-        |k: usize| -> Vec<usize> { (0..rows).map(|r| prompts[r * prompt_len + k]).collect() };
-    let mut logits = None;
-    for k in 0..prompt_len {
-        logits = Some(decoder.step(&column(k)));
-    }
+    let mut logits = (!prompts.is_empty()).then(|| decoder.read(prompts, rows));
     let mut answers = vec![0; rows * answer_len];
     for k in 0..answer_len {
         let next = logits

@@ -80,5 +80,6 @@ pub use norm::BatchNorm2d;
 pub use pool::{AdaptiveAvgPool2d, AvgPool2d, Flatten, MaxPool2d};
 pub use sequential::Sequential;
 pub use transformer::{
-    Embedding, Gpt, GptConfig, GptError, LayerNorm, MultiHeadSelfAttention, TransformerBlock,
+    Embedding, Gpt, GptConfig, GptError, KvCache, LayerNorm, MultiHeadSelfAttention,
+    TransformerBlock,
 };

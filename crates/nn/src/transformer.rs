@@ -315,9 +315,19 @@ impl<T: Element> Parameters<T> for MultiHeadSelfAttention<T> {
     }
 }
 
-impl<T: Element> Module<T> for MultiHeadSelfAttention<T> {
-    /// Panics, naming the shapes, unless `x` is `[batch, time, d]`.
-    fn forward(&self, params: &[Var<T>], x: &Var<T>) -> Var<T> {
+impl<T: Element> MultiHeadSelfAttention<T> {
+    /// [`Module::forward`] after the positions held in `past` (the keys
+    /// and values `[batch, heads, p, dh]` of the `p` positions read before,
+    /// or `None` at the start): the new positions attend to those and, if
+    /// causal, to the new ones up to themselves. `past` becomes the keys
+    /// and values of all the positions read. Panics, naming the shapes,
+    /// unless `x` is `[batch, time, d]`.
+    pub fn forward_cached(
+        &self,
+        params: &[Var<T>],
+        x: &Var<T>,
+        past: &mut Option<(Tensor<T>, Tensor<T>)>,
+    ) -> Var<T> {
         check_param_count("MultiHeadSelfAttention", params, 4);
         let shape = x.shape();
         let d = self.d();
@@ -332,18 +342,36 @@ impl<T: Element> Module<T> for MultiHeadSelfAttention<T> {
         let qkv = linear_last(x, &params[0], &params[1]);
         let heads = |u: &Var<T>| u.reshape(&[b, t, h, dh]).permute(&[0, 2, 1, 3]);
         let parts = qkv.split(d, 2);
-        let (q, k, v) = (heads(&parts[0]), heads(&parts[1]), heads(&parts[2]));
+        let (q, mut k, mut v) = (heads(&parts[0]), heads(&parts[1]), heads(&parts[2]));
+        if let Some((old_k, old_v)) = past.take() {
+            let tape = x.tape();
+            k = Var::concat([&tape.constant(old_k), &k], 2);
+            v = Var::concat([&tape.constant(old_v), &v], 2);
+        }
+        *past = Some((k.value(), v.value()));
+        // the new positions are the last t of the `keys` read
+        let keys = k.shape()[2];
+        let before = keys - t;
         let scores = q
             .matmul_nt(&k)
             .mul_scalar(T::from_f64(1.0 / (dh as f64).sqrt()));
         let att = if self.causal {
-            let mask = (0..t * t).map(|n| n % t <= n / t).collect();
-            scores.masked_softmax(3, &Tensor::from_vec(mask, &[t, t]))
+            let mask = (0..t * keys)
+                .map(|n| n % keys <= before + n / keys)
+                .collect();
+            scores.masked_softmax(3, &Tensor::from_vec(mask, &[t, keys]))
         } else {
             scores.softmax(3)
         };
         let y = att.matmul(&v).permute(&[0, 2, 1, 3]).reshape(&[b, t, d]);
         linear_last(&y, &params[2], &params[3])
+    }
+}
+
+impl<T: Element> Module<T> for MultiHeadSelfAttention<T> {
+    /// Panics, naming the shapes, unless `x` is `[batch, time, d]`.
+    fn forward(&self, params: &[Var<T>], x: &Var<T>) -> Var<T> {
+        self.forward_cached(params, x, &mut None)
     }
 
     fn num_parameter_tensors(&self) -> usize {
@@ -437,20 +465,69 @@ impl<T: Element> Parameters<T> for TransformerBlock<T> {
     }
 }
 
-impl<T: Element> Module<T> for TransformerBlock<T> {
-    /// Panics, naming the shapes, unless `x` is `[batch, time, d]`.
-    fn forward(&self, params: &[Var<T>], x: &Var<T>) -> Var<T> {
+impl<T: Element> TransformerBlock<T> {
+    /// [`Module::forward`] after the positions whose attention keys and
+    /// values `past` holds (see [`MultiHeadSelfAttention::forward_cached`]).
+    pub fn forward_cached(
+        &self,
+        params: &[Var<T>],
+        x: &Var<T>,
+        past: &mut Option<(Tensor<T>, Tensor<T>)>,
+    ) -> Var<T> {
         check_param_count("TransformerBlock", params, 12);
-        let attended = self
-            .attention
-            .forward(&params[4..8], &self.ln1.forward(&params[0..2], x));
+        let attended =
+            self.attention
+                .forward_cached(&params[4..8], &self.ln1.forward(&params[0..2], x), past);
         let x = x + &attended;
         let hidden = linear_last(&self.ln2.forward(&params[2..4], &x), &params[8], &params[9]);
         &x + &linear_last(&hidden.gelu(), &params[10], &params[11])
     }
+}
+
+impl<T: Element> Module<T> for TransformerBlock<T> {
+    /// Panics, naming the shapes, unless `x` is `[batch, time, d]`.
+    fn forward(&self, params: &[Var<T>], x: &Var<T>) -> Var<T> {
+        self.forward_cached(params, x, &mut None)
+    }
 
     fn num_parameter_tensors(&self) -> usize {
         12
+    }
+}
+
+/// The attention keys and values of the positions a [`Gpt`] has read, per
+/// block: with it the model reads a sequence a few positions at a time
+/// (greedy decoding) without recomputing the earlier ones
+/// ([`Gpt::forward_cached`]).
+#[derive(Clone, Debug)]
+pub struct KvCache<T> {
+    layers: Vec<Option<(Tensor<T>, Tensor<T>)>>,
+    len: usize,
+}
+
+impl<T> Default for KvCache<T> {
+    fn default() -> Self {
+        Self {
+            layers: Vec::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<T> KvCache<T> {
+    /// An empty cache: nothing read yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The number of positions read.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing has been read.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
     }
 }
 
@@ -568,19 +645,54 @@ impl<T: Element> Gpt<T> {
     /// the message of [`Gpt::check_tokens`] on bad tokens (check data from
     /// outside with it first).
     pub fn forward(&self, params: &[Var<T>], ids: &Tensor<usize>) -> Var<T> {
+        self.forward_cached(params, ids, &mut KvCache::new())
+    }
+
+    /// [`Gpt::forward`] of `ids` `[batch, time]` as the positions that
+    /// follow those `cache` holds (read by earlier calls with the same
+    /// batch), which are not computed again; `cache` then holds all of
+    /// them. Panics, naming both, when the positions read would exceed the
+    /// context, and as [`Gpt::forward`] otherwise.
+    ///
+    /// ```
+    /// use curvature_autograd::Tensor;
+    /// use curvature_nn::{Gpt, GptConfig, KvCache};
+    /// let config = GptConfig { vocabulary: 5, context: 4, d: 8, heads: 2, layers: 1 };
+    /// let model = Gpt::<f64>::new(config, 0).unwrap();
+    /// let ids = Tensor::from_vec(vec![1, 4, 2], &[1, 3]);
+    /// let whole = model.logits(&ids);
+    /// let mut cache = KvCache::new();
+    /// let _ = model.logits_cached(&Tensor::from_vec(vec![1, 4], &[1, 2]), &mut cache);
+    /// let last = model.logits_cached(&Tensor::from_vec(vec![2], &[1, 1]), &mut cache);
+    /// let (a, b) = (whole.get(&[0, 2, 3]), last.get(&[0, 0, 3]));
+    /// assert!((a - b).abs() < 1e-12);
+    /// ```
+    pub fn forward_cached(
+        &self,
+        params: &[Var<T>],
+        ids: &Tensor<usize>,
+        cache: &mut KvCache<T>,
+    ) -> Var<T> {
         check_param_count("Gpt", params, self.parameters().len());
         if let Err(e) = self.check_tokens(ids) {
             panic!("Gpt: {e}");
         }
-        let t = ids.shape()[1];
-        let positions = Tensor::from_vec((0..t).collect(), &[t]);
+        let (start, t) = (cache.len, ids.shape()[1]);
+        assert!(
+            start + t <= self.config.context,
+            "Gpt: {t} positions after the {start} read are beyond the context of {}",
+            self.config.context
+        );
+        cache.layers.resize(self.blocks.len(), None);
+        let positions = Tensor::from_vec((start..start + t).collect(), &[t]);
         let mut x = &self.tok.forward_ids(&params[0..1], ids)
             + &self.pos.forward_ids(&params[1..2], &positions);
         let mut at = 2;
-        for block in &self.blocks {
-            x = block.forward(&params[at..at + 12], &x);
+        for (block, past) in self.blocks.iter().zip(&mut cache.layers) {
+            x = block.forward_cached(&params[at..at + 12], &x, past);
             at += 12;
         }
+        cache.len += t;
         let x = self.ln.forward(&params[at..at + 2], &x);
         linear_last(&x, &params[at + 2], &params[at + 3])
     }
@@ -595,6 +707,18 @@ impl<T: Element> Gpt<T> {
             .map(|p| tape.constant(p))
             .collect();
         self.forward(&params, ids).value()
+    }
+
+    /// [`Gpt::forward_cached`] with the model's own parameters, nothing
+    /// recorded for a derivative.
+    pub fn logits_cached(&self, ids: &Tensor<usize>, cache: &mut KvCache<T>) -> Tensor<T> {
+        let tape = curvature_autograd::Tape::new();
+        let params: Vec<Var<T>> = self
+            .parameters()
+            .into_iter()
+            .map(|p| tape.constant(p))
+            .collect();
+        self.forward_cached(&params, ids, cache).value()
     }
 }
 
