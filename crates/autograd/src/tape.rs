@@ -31,9 +31,13 @@ pub(crate) type Compute<T> = Box<dyn FnOnce() -> Tensor<T>>;
 /// gradient itself. This is the dead-code elimination that a compiler such
 /// as XLA applies to `jvp(grad(f))`; the results are bit for bit those of
 /// computing at once, as the same kernel runs on the same inputs.
+///
+/// A view (reshape, transpose, permute) of a value not yet computed is
+/// deferred too, its computation holding the deferred value it reads: a
+/// kernel's gradient reaches its parameter through such views.
 pub(crate) enum NodeValue<T> {
     Ready(Tensor<T>),
-    Deferred(Box<Deferred<T>>),
+    Deferred(Rc<Deferred<T>>),
 }
 
 pub(crate) struct Deferred<T> {
@@ -44,20 +48,35 @@ pub(crate) struct Deferred<T> {
     compute: Cell<Option<Compute<T>>>,
 }
 
+impl<T> Deferred<T> {
+    /// The value, computed now on the first read. The computation reads
+    /// only what it captured, never the tape, so it may run while the
+    /// tape's nodes are borrowed.
+    pub(crate) fn get(&self) -> &Tensor<T> {
+        self.value.get_or_init(|| {
+            let compute = self
+                .compute
+                .take()
+                .expect("a deferred value is computed once (an earlier computation panicked)");
+            compute()
+        })
+    }
+}
+
 impl<T: Element> NodeValue<T> {
-    /// The value, computed now if it was deferred. The computation reads
-    /// only the tensors it captured, never the tape, so it may run while
-    /// the tape's nodes are borrowed.
+    /// The value, computed now if it was deferred (see [`Deferred::get`]).
     pub(crate) fn get(&self) -> &Tensor<T> {
         match self {
             NodeValue::Ready(t) => t,
-            NodeValue::Deferred(d) => d.value.get_or_init(|| {
-                let compute = d
-                    .compute
-                    .take()
-                    .expect("a deferred value is computed once (an earlier computation panicked)");
-                compute()
-            }),
+            NodeValue::Deferred(d) => d.get(),
+        }
+    }
+
+    /// The deferred value, while it has not been computed.
+    pub(crate) fn pending(&self) -> Option<Rc<Deferred<T>>> {
+        match self {
+            NodeValue::Deferred(d) if d.value.get().is_none() => Some(d.clone()),
+            _ => None,
         }
     }
 
@@ -337,7 +356,7 @@ impl<T: Element> TapeInner<T> {
         self.push(
             op,
             inputs,
-            NodeValue::Deferred(Box::new(deferred)),
+            NodeValue::Deferred(Rc::new(deferred)),
             requires_grad,
         )
     }
@@ -393,6 +412,11 @@ impl<T: Element> TapeInner<T> {
         self.nodes.borrow()[id].value.get().clone()
     }
 
+    /// The node's deferred value, while it has not been computed.
+    pub(crate) fn pending(&self, id: NodeId) -> Option<Rc<Deferred<T>>> {
+        self.nodes.borrow()[id].value.pending()
+    }
+
     pub(crate) fn requires_grad(&self, id: NodeId) -> bool {
         self.nodes.borrow()[id].requires_grad
     }
@@ -438,6 +462,51 @@ mod tests {
         assert!(computed(&eager, &ge[0]));
         assert_eq!(hv, eager.grad_many(&ge, std::slice::from_ref(&v), [&we]));
         // read, it is computed once and kept
+        assert_eq!(g[0].value(), ge[0].value());
+        assert!(computed(&tape, &g[0]));
+        assert_eq!(g[0].value(), tape.grad(&loss, [&w])[0]);
+    }
+
+    #[test]
+    fn a_kernel_gradient_stays_deferred_through_the_views_to_its_parameter() {
+        // a conv kernel's gradient is a product seen through a transpose and
+        // a reshape: the views wait for the product, and an HVP reads none
+        let build = |tape: &Tape<f64>| {
+            let w = tape.var(Tensor::from_vec(
+                (0..18).map(|i| (f64::from(i) * 0.37).cos() * 0.3).collect(),
+                &[2, 1, 3, 3],
+            ));
+            let x = tape.constant(Tensor::from_vec(
+                (0..50).map(|i| (f64::from(i) * 0.7).sin()).collect(),
+                &[2, 1, 5, 5],
+            ));
+            let options = crate::ConvOptions {
+                padding: (1, 1),
+                ..Default::default()
+            };
+            let loss = x.conv2d(&w, None, options).tanh().square().sum();
+            (w, loss)
+        };
+        let tape = Tape::<f64>::new();
+        let (w, loss) = build(&tape);
+        let g = tape.grad_graph(&loss, [&w]);
+        assert_eq!(g[0].shape().as_slice(), &[2, 1, 3, 3]);
+        assert!(
+            !computed(&tape, &g[0]),
+            "the kernel's gradient was computed unread"
+        );
+        let v = Tensor::from_vec(
+            (0..18).map(|i| f64::from(i % 4) - 1.5).collect(),
+            &[2, 1, 3, 3],
+        );
+        let hv = tape.grad_many(&g, std::slice::from_ref(&v), [&w]);
+        assert!(!computed(&tape, &g[0]));
+        let eager = Tape::<f64>::new();
+        eager.set_detect_anomaly(true);
+        let (we, loss_e) = build(&eager);
+        let ge = eager.grad_graph(&loss_e, [&we]);
+        assert_eq!(hv, eager.grad_many(&ge, std::slice::from_ref(&v), [&we]));
+        // read, the view computes the product beneath it, bit for bit
         assert_eq!(g[0].value(), ge[0].value());
         assert!(computed(&tape, &g[0]));
         assert_eq!(g[0].value(), tape.grad(&loss, [&w])[0]);

@@ -127,6 +127,34 @@ impl<T: Element> Var<T> {
     }
 }
 
+impl<T: Element> Var<T> {
+    /// Records a view of this value (`view` makes it from the value, of
+    /// `shape`): deferred while this value is (see [`NodeValue`]), so
+    /// that a product no one reads stays uncomputed through the reshapes
+    /// and transposes between it and its parameter; computed at once
+    /// otherwise.
+    ///
+    /// [`NodeValue`]: crate::tape::NodeValue
+    pub(crate) fn record_view(
+        &self,
+        op: Op<T>,
+        shape: crate::Shape,
+        view: impl FnOnce(&Tensor<T>) -> Tensor<T> + 'static,
+    ) -> Var<T> {
+        let pending = self
+            .tape
+            .defers_values()
+            .then(|| self.tape.pending(self.id));
+        match pending.flatten() {
+            Some(input) => self.record_deferred(op, &[self], shape, move || view(input.get())),
+            None => {
+                let value = self.with_value(view);
+                self.record(op, &[self], value)
+            }
+        }
+    }
+}
+
 impl<T> AsRef<Var<T>> for Var<T> {
     fn as_ref(&self) -> &Var<T> {
         self

@@ -77,11 +77,18 @@ impl<T: Element> Var<T> {
         if self.shape().as_slice() == shape {
             return self.clone();
         }
-        self.record(
-            Op::Layout(Layout::Reshape {}),
-            &[self],
-            self.with_value(|x| x.reshape(shape)),
-        )
+        let numel = self.numel();
+        assert_eq!(
+            shape.iter().product::<usize>(),
+            numel,
+            "reshape: cannot reshape a tensor of shape {:?} ({numel} elements) to {shape:?}",
+            self.shape(),
+        );
+        let to = crate::Shape::from_slice(shape);
+        let view = to.clone();
+        self.record_view(Op::Layout(Layout::Reshape {}), to, move |x| {
+            x.reshape(&view)
+        })
     }
 
     /// All elements in one dimension.
@@ -138,8 +145,12 @@ impl<T: Element> Var<T> {
     /// (a later element-wise op reads it through its strides; a product
     /// passes the strides to GEMM).
     pub fn transpose(&self, d0: usize, d1: usize) -> Var<T> {
-        let value = self.with_value(|x| x.transpose(d0, d1));
-        self.record(Op::Layout(Layout::Transpose { d0, d1 }), &[self], value)
+        let mut shape = self.shape();
+        crate::shape::check_dim("transpose", d0, &shape);
+        crate::shape::check_dim("transpose", d1, &shape);
+        shape.swap(d0, d1);
+        let op = Op::Layout(Layout::Transpose { d0, d1 });
+        self.record_view(op, shape, move |x| x.transpose(d0, d1))
     }
 
     /// The dimensions reordered, as PyTorch's `permute`: dimension `i` of
@@ -153,11 +164,22 @@ impl<T: Element> Var<T> {
     /// assert_eq!(x.permute(&[2, 0, 1]).shape().as_slice(), &[4, 2, 3]);
     /// ```
     pub fn permute(&self, dims: &[usize]) -> Var<T> {
-        let value = self.with_value(|x| x.permute(dims));
+        let from = self.shape();
+        let mut seen = vec![false; from.len()];
+        let ok = dims.len() == from.len()
+            && dims
+                .iter()
+                .all(|&d| d < seen.len() && !std::mem::replace(&mut seen[d], true));
+        assert!(
+            ok,
+            "permute: {dims:?} is not a permutation of the dimensions of shape {from:?}"
+        );
+        let shape = dims.iter().map(|&d| from[d]).collect();
+        let order = dims.to_vec();
         let op = Op::Layout(Layout::Permute {
             dims: dims.to_vec(),
         });
-        self.record(op, &[self], value)
+        self.record_view(op, shape, move |x| x.permute(&order))
     }
 
     /// The transpose of a 2-D value.
