@@ -13,6 +13,11 @@ impl<T: Element> Tensor<T> {
         if self.is_contiguous() {
             return Self::from_parts(simd::map(self.as_slice(), f), self.shape.clone());
         }
+        // read across its storage's rows: copied by blocks, then mapped
+        let [step] = strided::Walk::new(&self.shape, [&self.strides()]).inner_strides();
+        if step > 1 {
+            return self.contiguous().map(f);
+        }
         let data = simd::dispatch(
             #[inline(always)]
             || strided::map_strided(&self.data, self.offset(), &self.strides(), &self.shape, f),
@@ -66,6 +71,18 @@ impl<T: Element> Tensor<T> {
         }
         let sa = expand_strides(self.shape(), &self.strides(), &out_shape);
         let sb = expand_strides(other.shape(), &other.strides(), &out_shape);
+        // A full operand read across its storage's rows (a transpose, the
+        // channels-last output of a convolution seen as NCHW): walking it
+        // reads one cache line per element. Its transposing copy reads each
+        // line once, and the op then walks rows.
+        let walk = strided::Walk::new(&out_shape, [&sa, &sb]);
+        let [ia, ib] = walk.inner_strides();
+        if ia > 1 && self.shape() == out_shape.as_slice() {
+            return self.contiguous().zip_map(other, op, f);
+        }
+        if ib > 1 && other.shape() == out_shape.as_slice() {
+            return self.zip_map(&other.contiguous(), op, f);
+        }
         let data = simd::dispatch(
             #[inline(always)]
             || {

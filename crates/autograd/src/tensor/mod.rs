@@ -19,6 +19,7 @@ pub use random::{seeded_rng, SeededRng};
 mod reduce;
 mod simd;
 mod strided;
+mod transpose;
 
 use std::fmt;
 use std::sync::Arc;

@@ -132,16 +132,13 @@ pub(crate) fn copy_strided<T: Copy>(
     out
 }
 
-/// Side of the square tiles of [`copy_transposed`]: 16 `f32` are one
-/// cache line.
-const TILE: usize = 16;
-
 /// [`copy_strided`] of a view whose last outer dimension is the source's
 /// contiguous one and whose inner rows step over it (a transpose, or a
 /// batch of them, such as a permuted image): each `[rows, inner]` matrix
-/// is copied tile by tile, so every cache line of the source is read once
-/// per tile rather than once per element. Walking the inner rows instead
-/// reads one cache line per element, from as many lines as a row is long.
+/// is transposed in register blocks (`transpose.rs`), so every cache line
+/// of the source is read once per block rather than once per element.
+/// Walking the inner rows instead reads one cache line per element, from
+/// as many lines as a row is long.
 fn copy_transposed<T: Copy>(src: &[T], offset: usize, walk: &Walk<1>) -> Vec<T> {
     let (inner, [step]) = (walk.inner(), walk.inner_strides());
     let (&(rows, _), outer) = walk.outer.split_last().expect("a last outer dimension");
@@ -153,17 +150,7 @@ fn copy_transposed<T: Copy>(src: &[T], offset: usize, walk: &Walk<1>) -> Vec<T> 
     let mut base = offset;
     for block in dst.chunks_exact_mut(rows * inner).take(blocks) {
         // block[r * inner + c] = src[base + r + c * step]
-        for c0 in (0..inner).step_by(TILE) {
-            let c1 = (c0 + TILE).min(inner);
-            for r0 in (0..rows).step_by(TILE) {
-                for r in r0..(r0 + TILE).min(rows) {
-                    let row = &mut block[r * inner + c0..r * inner + c1];
-                    for (c, d) in (c0..c1).zip(row) {
-                        d.write(src[base + r + c * step]);
-                    }
-                }
-            }
-        }
+        super::transpose::transpose(&src[base..], step, (rows, inner), block, inner);
         for d in (0..outer.len()).rev() {
             let (size, [stride]) = outer[d];
             index[d] += 1;
