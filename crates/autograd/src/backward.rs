@@ -7,6 +7,7 @@
 use smallvec::SmallVec;
 
 use crate::op::{Ctx, NodeId};
+use crate::tape::TapeInner;
 use crate::{Element, Error, Tape, Tensor, Var};
 
 /// Options of a gradient computation, as in `torch.autograd.grad`.
@@ -308,21 +309,42 @@ impl<T: Element> Tape<T> {
 
         // Restores the recording flag on every exit, a panic included.
         let _restore = tape.set_recording(create_graph);
+        // With recording off, what the sweep pushes is released as soon as
+        // no gradient slot holds it (see `Temporaries`).
+        let mut temps = (!create_graph).then(|| Temporaries::new(tape.nodes.borrow().len()));
+        let hold = |temps: &mut Option<Temporaries>, old: Option<&Var<T>>, new: &Var<T>| {
+            if let Some(t) = temps {
+                t.hold(new.id);
+                if let Some(old) = old {
+                    t.drop_ref(old.id);
+                }
+            }
+        };
         for (y, seed) in outputs.iter().zip(seeds) {
             if on_path[y.id - lo] {
                 let seed = y.constant_like(seed);
                 let slot = &mut grads[y.id - lo];
-                *slot = Some(match slot.take() {
+                let acc = slot.take();
+                let sum = match &acc {
                     None => seed,
-                    Some(acc) => &acc + &seed,
-                });
+                    Some(acc) => acc + &seed,
+                };
+                hold(&mut temps, acc.as_ref(), &sum);
+                *slot = Some(sum);
             }
         }
         for id in (lo..=out).rev() {
+            if let Some(t) = &mut temps {
+                t.release(tape);
+            }
             let g = if keep[id - lo] {
                 grads[id - lo].clone()
             } else {
-                grads[id - lo].take()
+                let g = grads[id - lo].take();
+                if let (Some(t), Some(g)) = (&mut temps, &g) {
+                    t.drop_ref(g.id);
+                }
+                g
             };
             let Some(g) = g else { continue };
             // Copied out: the rule pushes nodes, which may move the arena.
@@ -353,10 +375,13 @@ impl<T: Element> Tape<T> {
             for (&i, gi) in op_inputs.iter().zip(input_grads.0) {
                 if let Some(gi) = gi {
                     let slot = &mut grads[i - lo];
-                    *slot = Some(match slot.take() {
+                    let acc = slot.take();
+                    let sum = match &acc {
                         None => gi,
-                        Some(acc) => &acc + &gi,
-                    });
+                        Some(acc) => acc + &gi,
+                    };
+                    hold(&mut temps, acc.as_ref(), &sum);
+                    *slot = Some(sum);
                 }
             }
         }
@@ -393,5 +418,68 @@ impl<T: Element> Tape<T> {
             }
         }
         on_path
+    }
+}
+
+/// The nodes a sweep with recording off pushes (every one at or past
+/// `start`): constants, read by nothing once the rule that made them has
+/// run, except those held in a gradient slot. Their values are released as
+/// soon as no slot holds them, so that a sweep's peak memory is its live
+/// gradients rather than all it computed, and the allocator hands the
+/// next rule the memory (still in cache) the last one freed.
+struct Temporaries {
+    start: NodeId,
+    /// Slots holding node `start + i`.
+    holds: Vec<u32>,
+    /// Nodes whose last hold was dropped since the last release.
+    dropped: Vec<NodeId>,
+    /// Nodes below this were looked at by a release.
+    seen: NodeId,
+}
+
+impl Temporaries {
+    fn new(start: NodeId) -> Self {
+        Self {
+            start,
+            holds: Vec::new(),
+            dropped: Vec::new(),
+            seen: start,
+        }
+    }
+
+    fn hold(&mut self, id: NodeId) {
+        if let Some(i) = id.checked_sub(self.start) {
+            if self.holds.len() <= i {
+                self.holds.resize(i + 1, 0);
+            }
+            self.holds[i] += 1;
+        }
+    }
+
+    fn drop_ref(&mut self, id: NodeId) {
+        if let Some(i) = id.checked_sub(self.start) {
+            self.holds[i] -= 1;
+            if self.holds[i] == 0 {
+                self.dropped.push(id);
+            }
+        }
+    }
+
+    fn held(&self, id: NodeId) -> bool {
+        self.holds.get(id - self.start).is_some_and(|&n| n > 0)
+    }
+
+    /// Releases every node pushed since the last call that no slot holds,
+    /// and every node whose last hold was dropped since.
+    fn release<T: Element>(&mut self, tape: &TapeInner<T>) {
+        let mut nodes = tape.nodes.borrow_mut();
+        let fresh = self.seen..nodes.len();
+        self.seen = nodes.len();
+        let dropped = std::mem::take(&mut self.dropped);
+        for id in fresh.chain(dropped) {
+            if !self.held(id) {
+                nodes[id].value.release();
+            }
+        }
     }
 }

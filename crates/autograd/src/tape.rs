@@ -38,6 +38,9 @@ pub(crate) type Compute<T> = Box<dyn FnOnce() -> Tensor<T>>;
 pub(crate) enum NodeValue<T> {
     Ready(Tensor<T>),
     Deferred(Rc<Deferred<T>>),
+    /// A temporary of a sweep with recording off, released once no
+    /// gradient needed it (see `backward.rs`); only its shape is left.
+    Released(Shape),
 }
 
 pub(crate) struct Deferred<T> {
@@ -69,7 +72,16 @@ impl<T: Element> NodeValue<T> {
         match self {
             NodeValue::Ready(t) => t,
             NodeValue::Deferred(d) => d.get(),
+            NodeValue::Released(shape) => panic!(
+                "internal error: a backward sweep's temporary of shape {shape:?} was read after its release"
+            ),
         }
+    }
+
+    /// Drops the value, keeping the shape.
+    pub(crate) fn release(&mut self) {
+        let shape = Shape::from_slice(self.shape());
+        *self = NodeValue::Released(shape);
     }
 
     /// The deferred value, while it has not been computed.
@@ -85,6 +97,7 @@ impl<T: Element> NodeValue<T> {
         match self {
             NodeValue::Ready(t) => t.shape(),
             NodeValue::Deferred(d) => &d.shape,
+            NodeValue::Released(shape) => shape,
         }
     }
 
@@ -94,6 +107,7 @@ impl<T: Element> NodeValue<T> {
         match self {
             NodeValue::Ready(_) => true,
             NodeValue::Deferred(d) => d.value.get().is_some(),
+            NodeValue::Released(_) => false,
         }
     }
 }
