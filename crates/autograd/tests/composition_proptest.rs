@@ -191,9 +191,10 @@ enum Layout {
     ScatterAdd,
     Overlap,
     OverlapRows,
+    Blocks,
 }
 
-const LAYOUT: [Layout; 11] = [
+const LAYOUT: [Layout; 12] = [
     Layout::SumTo,
     Layout::BroadcastTo,
     Layout::Transpose,
@@ -205,6 +206,7 @@ const LAYOUT: [Layout; 11] = [
     Layout::ScatterAdd,
     Layout::Overlap,
     Layout::OverlapRows,
+    Layout::Blocks,
 ];
 
 /// What the strategy draws: the tree of ops, before shapes and values are
@@ -288,6 +290,11 @@ enum Expr {
     /// `1 x last` image of a batch, put through `im2col` with the window of
     /// [`Expr::Overlap`] and `col2im` back: records `im2col` and `col2im`.
     OverlapRows(Box<Expr>),
+    /// `blocks(e)`: `e` seen as a `[1, 1, rows, last]` image, each element
+    /// spread over a 2x2 block of an image twice the size (times 0.5) and
+    /// the blocks summed back (times 0.5): the same values, recording
+    /// `block_spread2d` and `block_sum2d`.
+    Blocks(Box<Expr>),
 }
 
 /// The window of [`Expr::Overlap`].
@@ -338,6 +345,16 @@ impl Expr {
                     .col2im((1, last), OVERLAP)
                     .reshape(&shape)
             }
+            Expr::Blocks(e) => {
+                let x = e.eval(p);
+                let shape = x.shape();
+                let last = shape.last().copied().unwrap_or(1);
+                let rows = x.numel() / last.max(1);
+                x.reshape(&[1, 1, rows, last])
+                    .block_spread2d((2 * rows, 2 * last), (2, 2), 0.5)
+                    .block_sum2d((2, 2), 0.5)
+                    .reshape(&shape)
+            }
             Expr::ScatterAdd(dim, index, e) => {
                 let x = e.eval(p);
                 let shape = x.shape();
@@ -380,6 +397,7 @@ impl fmt::Display for Expr {
             }
             Expr::Overlap(e) => write!(f, "overlap({e})"),
             Expr::OverlapRows(e) => write!(f, "overlap_rows({e})"),
+            Expr::Blocks(e) => write!(f, "blocks({e})"),
             Expr::ScatterAdd(dim, index, e) => {
                 write!(f, "scatter_add({e}, {dim}, {:?})", index.to_vec())
             }
@@ -560,6 +578,7 @@ impl Builder<'_> {
         match op {
             Layout::Overlap => Expr::Overlap(e.boxed()),
             Layout::OverlapRows => Expr::OverlapRows(e.boxed()),
+            Layout::Blocks => Expr::Blocks(e.boxed()),
             Layout::Transpose => {
                 let d0 = pick(seed, 0, rank);
                 let d1 = (d0 + 1 + pick(seed, 1, rank - 1)) % rank;

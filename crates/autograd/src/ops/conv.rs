@@ -31,6 +31,18 @@ op_family! {
         Col2im { window: Window2d } "col2im",
             "the adjoint of col2im is im2col: g.im2col(window)",
             |c| c.g.im2col(window);
+        /// The sum of each `kh x kw` block of every plane, times `scale`
+        /// (pooling whose windows tile the image).
+        BlockSum2d { kernel: (usize, usize), scale: f64 } "block_sum2d",
+            "the adjoint is the spread: g.block_spread2d(input size, kernel, scale)",
+            |c| {
+                let s = c.x[0].shape();
+                c.g.block_spread2d((s[2], s[3]), kernel, T::from_f64(scale))
+            };
+        /// Each value times `scale`, copied over its block of the image.
+        BlockSpread2d { kernel: (usize, usize), scale: f64 } "block_spread2d",
+            "the adjoint is the block sum: g.block_sum2d(kernel, scale)",
+            |c| c.g.block_sum2d(kernel, T::from_f64(scale));
     }
 }
 
@@ -93,6 +105,30 @@ impl<T: Element> Var<T> {
     pub fn col2im(&self, size: (usize, usize), window: Window2d) -> Var<T> {
         let value = self.with_value(|x| x.col2im(size, window));
         self.record(Op::Conv(Conv::Col2im { window }), &[self], value)
+    }
+
+    /// The sum of each `kh x kw` block of every image plane, times `scale`
+    /// (see [`crate::Tensor::block_sum2d`]): pooling whose windows tile
+    /// the image, without gathering them into columns first.
+    pub fn block_sum2d(&self, kernel: (usize, usize), scale: T) -> Var<T> {
+        let value = self.with_value(|x| x.block_sum2d(kernel, scale));
+        let op = Op::Conv(Conv::BlockSum2d {
+            kernel,
+            scale: scale.as_f64(),
+        });
+        self.record(op, &[self], value)
+    }
+
+    /// The adjoint of [`Var::block_sum2d`]: each value times `scale` over
+    /// its block of an image of `size = (H, W)` (see
+    /// [`crate::Tensor::block_spread2d`]).
+    pub fn block_spread2d(&self, size: (usize, usize), kernel: (usize, usize), scale: T) -> Var<T> {
+        let value = self.with_value(|x| x.block_spread2d(size, kernel, scale));
+        let op = Op::Conv(Conv::BlockSpread2d {
+            kernel,
+            scale: scale.as_f64(),
+        });
+        self.record(op, &[self], value)
     }
 
     /// 2-D convolution (cross-correlation, as PyTorch): input `[N, C, H, W]`,
@@ -211,7 +247,9 @@ impl<T: Element> Var<T> {
     }
 
     /// Average pooling over windows of `kernel` (PyTorch's `avg_pool2d`,
-    /// counting the zero padding in the mean, as its default does).
+    /// counting the zero padding in the mean, as its default does). When
+    /// the windows tile the image (stride = kernel, no padding) it is one
+    /// [`Var::block_sum2d`]; otherwise the mean of each window's column.
     pub fn avg_pool2d(
         &self,
         kernel: (usize, usize),
@@ -220,6 +258,11 @@ impl<T: Element> Var<T> {
     ) -> Var<T> {
         let window = Window2d::new(kernel).stride(stride).padding(padding);
         let s = self.shape();
+        let fits = s.len() == 4 && kernel.0 <= s[2] && kernel.1 <= s[3];
+        if stride == kernel && padding == (0, 0) && kernel.0 * kernel.1 > 0 && fits {
+            let scale = T::from_f64(1.0 / (kernel.0 * kernel.1) as f64);
+            return self.block_sum2d(kernel, scale);
+        }
         let (cols, oh, ow) = self.pool_windows("avg_pool2d", window, T::zero());
         cols.mean_dim(1, false).reshape(&[s[0], s[1], oh, ow])
     }

@@ -355,6 +355,110 @@ impl<T: Element> Tensor<T> {
     }
 }
 
+impl<T: Element> Tensor<T> {
+    /// The sum of each `kh x kw` block of every image plane, times `scale`:
+    /// pooling whose windows tile the image (stride = kernel, no padding),
+    /// `[N, C, H, W] -> [N, C, H / kh, W / kw]`; rows and columns past the
+    /// last whole block are left out, as PyTorch's pooling does. With
+    /// `scale = 1 / (kh kw)` it is `avg_pool2d(kernel, kernel)`. Panics,
+    /// naming the shapes, when a block does not fit.
+    ///
+    /// ```
+    /// use curvature_autograd::Tensor;
+    /// let x = Tensor::from_vec((0..16).map(f64::from).collect(), &[1, 1, 4, 4]);
+    /// let pooled = x.block_sum2d((2, 2), 0.25);
+    /// assert_eq!(pooled.to_vec(), vec![2.5, 4.5, 10.5, 12.5]);
+    /// ```
+    pub fn block_sum2d(&self, kernel: (usize, usize), scale: T) -> Tensor<T> {
+        let (n, c, h, w) = nchw("block_sum2d", self.shape());
+        let (oh, ow) = blocks("block_sum2d", (h, w), kernel, self.shape());
+        let (kh, kw) = kernel;
+        let x = self.contiguous();
+        let src = x.as_slice();
+        let mut out = vec![T::zero(); n * c * oh * ow];
+        if oh * ow > 0 {
+            threads::for_chunks_of_work(&mut out, oh * ow, n * c * h * w, |start, chunk| {
+                let planes = src[start / (oh * ow) * h * w..].chunks_exact(h * w);
+                for (dst, plane) in chunk.chunks_exact_mut(oh * ow).zip(planes) {
+                    for (oi, dst) in dst.chunks_exact_mut(ow).enumerate() {
+                        for ki in 0..kh {
+                            let row = &plane[(oi * kh + ki) * w..][..ow * kw];
+                            for (d, block) in dst.iter_mut().zip(row.chunks_exact(kw)) {
+                                *d += block.iter().fold(T::zero(), |a, &b| a + b);
+                            }
+                        }
+                        for d in dst.iter_mut() {
+                            *d = *d * scale;
+                        }
+                    }
+                }
+            });
+        }
+        Tensor::from_parts(out, shape_of(&[n, c, oh, ow]))
+    }
+
+    /// The adjoint of [`Tensor::block_sum2d`]: each value of `[N, C, oh, ow]`
+    /// times `scale`, copied over its `kh x kw` block of an image of `size =
+    /// (H, W)`; what lies past the last whole block is 0. Panics, naming the
+    /// shapes, when the blocks do not match `size`.
+    ///
+    /// ```
+    /// use curvature_autograd::Tensor;
+    /// let g = Tensor::from_vec(vec![1.0_f64, 2.0], &[1, 1, 1, 2]);
+    /// let spread = g.block_spread2d((3, 4), (2, 2), 0.5);
+    /// assert_eq!(spread.to_vec(), vec![0.5, 0.5, 1.0, 1.0, 0.5, 0.5, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0]);
+    /// ```
+    pub fn block_spread2d(
+        &self,
+        size: (usize, usize),
+        kernel: (usize, usize),
+        scale: T,
+    ) -> Tensor<T> {
+        let (n, c, oh, ow) = nchw("block_spread2d", self.shape());
+        let (h, w) = size;
+        let (kh, kw) = kernel;
+        assert!(
+            kh > 0 && kw > 0 && (h / kh, w / kw) == (oh, ow),
+            "block_spread2d: values of shape {:?} are not the {kh}x{kw} blocks of a {h}x{w} image",
+            self.shape()
+        );
+        let g = self.contiguous();
+        let src = g.as_slice();
+        let mut out = vec![T::zero(); n * c * h * w];
+        if h * w > 0 {
+            threads::for_chunks(&mut out, h * w, |start, chunk| {
+                let values = src[start / (h * w) * oh * ow..].chunks_exact(oh * ow);
+                for (plane, values) in chunk.chunks_exact_mut(h * w).zip(values) {
+                    for (oi, values) in values.chunks_exact(ow).enumerate() {
+                        for ki in 0..kh {
+                            let row = &mut plane[(oi * kh + ki) * w..][..ow * kw];
+                            for (block, &v) in row.chunks_exact_mut(kw).zip(values) {
+                                block.fill(v * scale);
+                            }
+                        }
+                    }
+                }
+            });
+        }
+        Tensor::from_parts(out, shape_of(&[n, c, h, w]))
+    }
+}
+
+/// The whole `kernel` blocks of an `(h, w)` plane, `(h / kh, w / kw)`,
+/// panicking with the op's name when there are none or the kernel is 0.
+fn blocks(
+    op: &str,
+    (h, w): (usize, usize),
+    (kh, kw): (usize, usize),
+    shape: &[usize],
+) -> (usize, usize) {
+    assert!(
+        kh > 0 && kw > 0 && kh <= h && kw <= w,
+        "{op}: a {kh}x{kw} block does not fit in the input of shape {shape:?}"
+    );
+    (h / kh, w / kw)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -453,6 +557,49 @@ mod tests {
             let rhs: f64 = x.mul(&back).sum().item();
             assert!((lhs - rhs).abs() < 1e-10, "{g:?}: {lhs} vs {rhs}");
         }
+    }
+
+    #[test]
+    fn block_sum_is_average_pooling_and_spread_its_adjoint() {
+        let mut rng = crate::seeded_rng(9);
+        for (size, kernel) in [
+            ((6, 8), (2, 2)),
+            ((7, 5), (3, 2)),
+            ((4, 4), (1, 4)),
+            ((5, 5), (5, 5)),
+        ] {
+            let x = Tensor::<f64>::randn(&[2, 3, size.0, size.1], 0.0, 1.0, &mut rng);
+            let scale = 1.0 / (kernel.0 * kernel.1) as f64;
+            let window = Window2d::new(kernel).stride(kernel);
+            // the mean over each window's column, by unfold
+            let (n, c) = (2, 3);
+            let cols = x.reshape(&[n * c, 1, size.0, size.1]).unfold2d(window, 0.0);
+            let mean = cols.sum_dim(1, false).map(|v| v * scale);
+            let pooled = x.block_sum2d(kernel, scale);
+            let (oh, ow) = window.output_size(size).unwrap();
+            assert_eq!(pooled.shape(), &[n, c, oh, ow]);
+            for (a, b) in pooled.to_vec().iter().zip(mean.to_vec()) {
+                assert!((a - b).abs() < 1e-12, "{size:?} {kernel:?}: {a} vs {b}");
+            }
+            // <block_sum(x), y> = <x, block_spread(y)>
+            let y = Tensor::randn(pooled.shape(), 0.0, 1.0, &mut rng);
+            let lhs: f64 = pooled.mul(&y).sum().item();
+            let spread = y.block_spread2d(size, kernel, scale);
+            assert_eq!(spread.shape(), x.shape());
+            let rhs: f64 = x.mul(&spread).sum().item();
+            assert!(
+                (lhs - rhs).abs() < 1e-10,
+                "{size:?} {kernel:?}: {lhs} vs {rhs}"
+            );
+        }
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "block_sum2d: a 3x3 block does not fit in the input of shape [1, 1, 2, 4]"
+    )]
+    fn a_block_larger_than_the_image_names_the_shapes() {
+        let _ = Tensor::<f64>::zeros(&[1, 1, 2, 4]).block_sum2d((3, 3), 1.0);
     }
 
     #[test]

@@ -255,6 +255,16 @@ const CASES: &[Case] = &[
         },
         || vec![randn(&[4, 12], 4)],
     ),
+    case(
+        "block_sum2d",
+        |_, p| p[0].block_sum2d((2, 3), 0.4).tanh(),
+        || vec![randn(&[2, 2, 5, 6], 5)],
+    ),
+    case(
+        "block_spread2d",
+        |_, p| p[0].block_spread2d((5, 7), (2, 3), 0.7).sin(),
+        || vec![randn(&[2, 2, 2, 2], 6)],
+    ),
     // index
     case(
         "gather",
