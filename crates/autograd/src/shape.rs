@@ -136,6 +136,21 @@ pub(crate) fn without_dim(shape: &[usize], dim: usize) -> Shape {
         .collect()
 }
 
+/// `shape` permuted: dimension `i` of the result is `shape[dims[i]]`.
+/// Panics when `dims` is not a permutation of `0..shape.len()`.
+pub(crate) fn permuted(shape: &[usize], dims: &[usize]) -> Shape {
+    let mut seen = vec![false; shape.len()];
+    let ok = dims.len() == shape.len()
+        && dims
+            .iter()
+            .all(|&d| d < seen.len() && !std::mem::replace(&mut seen[d], true));
+    assert!(
+        ok,
+        "permute: {dims:?} is not a permutation of the dimensions of shape {shape:?}"
+    );
+    dims.iter().map(|&d| shape[d]).collect()
+}
+
 /// Checks a dimension index against a rank, naming the op when it is out of range.
 pub(crate) fn check_dim(op: &str, dim: usize, shape: &[usize]) {
     assert!(

@@ -173,6 +173,11 @@ fn pooling_and_flatten_are_correct_to_second_order() {
         [&y],
     );
     check(
+        "avg_pool2d, windows that tile (a block sum), the last row left out",
+        |_, p: &[Var<f64>]| p[0].avg_pool2d((3, 1), (3, 1), (0, 0)).sin(),
+        [&randn(&[2, 2, 5, 3], 5)],
+    );
+    check(
         "adaptive_avg_pool2d",
         |_, p: &[Var<f64>]| p[0].adaptive_avg_pool2d_1x1().tanh(),
         [&y],
@@ -259,6 +264,59 @@ fn conv2d_refuses_a_zero_stride() {
         ..Default::default()
     };
     let _ = x.conv2d(&tape.var(Tensor::zeros(&[1, 1, 2, 2])), None, options);
+}
+
+#[test]
+fn tiling_average_pooling_is_the_mean_of_each_window_in_f32() {
+    // the block-sum path against the mean of each window's column, in
+    // value and gradient, on an image whose last rows and column are left out
+    let x: Tensor<f32> = Tensor::from_vec(
+        randn(&[2, 3, 7, 5], 8)
+            .to_vec()
+            .iter()
+            .map(|&v| v as f32)
+            .collect(),
+        &[2, 3, 7, 5],
+    );
+    let by_blocks = |x: &Var<f32>| x.avg_pool2d((2, 2), (2, 2), (0, 0));
+    let by_columns = |x: &Var<f32>| {
+        let window = curvature_autograd::Window2d::new((2, 2)).stride((2, 2));
+        x.reshape(&[6, 1, 7, 5])
+            .unfold2d(window, 0.0)
+            .mean_dim(1, false)
+            .reshape(&[2, 3, 3, 2])
+    };
+    let run = |f: &dyn Fn(&Var<f32>) -> Var<f32>| {
+        let tape = Tape::new();
+        let xv = tape.var(&x);
+        let y = f(&xv);
+        let loss = y.square().sum();
+        let g = tape.grad(&loss, [&xv]).remove(0);
+        (y.value(), g)
+    };
+    let (y1, g1) = run(&by_blocks);
+    let (y2, g2) = run(&by_columns);
+    assert_eq!(y1.shape(), &[2, 3, 3, 2]);
+    for (a, b) in y1
+        .to_vec()
+        .iter()
+        .zip(y2.to_vec())
+        .chain(g1.to_vec().iter().zip(g2.to_vec()))
+    {
+        assert!((a - b).abs() <= 1e-6 * b.abs().max(1.0), "{a} vs {b}");
+    }
+    // the row and column past the last whole block get no gradient
+    assert_eq!(g1.get(&[1, 2, 6, 3]), 0.0);
+    assert_eq!(g1.get(&[0, 0, 2, 4]), 0.0);
+}
+
+#[test]
+#[should_panic(expected = "avg_pool2d: input [1, 1, 1, 3]: the kernel (2, 2)")]
+fn an_average_pool_that_leaves_no_output_is_named() {
+    let tape = Tape::<f64>::new();
+    let _ = tape
+        .var(Tensor::zeros(&[1, 1, 1, 3]))
+        .avg_pool2d((2, 2), (2, 2), (0, 0));
 }
 
 #[test]

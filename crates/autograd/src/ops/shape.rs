@@ -164,17 +164,7 @@ impl<T: Element> Var<T> {
     /// assert_eq!(x.permute(&[2, 0, 1]).shape().as_slice(), &[4, 2, 3]);
     /// ```
     pub fn permute(&self, dims: &[usize]) -> Var<T> {
-        let from = self.shape();
-        let mut seen = vec![false; from.len()];
-        let ok = dims.len() == from.len()
-            && dims
-                .iter()
-                .all(|&d| d < seen.len() && !std::mem::replace(&mut seen[d], true));
-        assert!(
-            ok,
-            "permute: {dims:?} is not a permutation of the dimensions of shape {from:?}"
-        );
-        let shape = dims.iter().map(|&d| from[d]).collect();
+        let shape = crate::shape::permuted(&self.shape(), dims);
         let order = dims.to_vec();
         let op = Op::Layout(Layout::Permute {
             dims: dims.to_vec(),

@@ -417,8 +417,9 @@ impl<T: Element> Tensor<T> {
         let (n, c, oh, ow) = nchw("block_spread2d", self.shape());
         let (h, w) = size;
         let (kh, kw) = kernel;
+        let image = [n, c, h, w];
         assert!(
-            kh > 0 && kw > 0 && (h / kh, w / kw) == (oh, ow),
+            blocks("block_spread2d", size, kernel, &image) == (oh, ow),
             "block_spread2d: values of shape {:?} are not the {kh}x{kw} blocks of a {h}x{w} image",
             self.shape()
         );
@@ -592,6 +593,22 @@ mod tests {
                 "{size:?} {kernel:?}: {lhs} vs {rhs}"
             );
         }
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "block_spread2d: a 2x2 block does not fit in the input of shape [1, 1, 1, 6]"
+    )]
+    fn a_spread_over_no_whole_block_names_the_shapes() {
+        let _ = Tensor::<f64>::zeros(&[1, 1, 0, 3]).block_spread2d((1, 6), (2, 2), 1.0);
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "block_spread2d: values of shape [1, 1, 2, 2] are not the 2x2 blocks of a 6x4 image"
+    )]
+    fn a_spread_of_the_wrong_block_count_names_the_shapes() {
+        let _ = Tensor::<f64>::zeros(&[1, 1, 2, 2]).block_spread2d((6, 4), (2, 2), 1.0);
     }
 
     #[test]

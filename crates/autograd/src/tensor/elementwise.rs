@@ -14,8 +14,7 @@ impl<T: Element> Tensor<T> {
             return Self::from_parts(simd::map(self.as_slice(), f), self.shape.clone());
         }
         // read across its storage's rows: copied by blocks, then mapped
-        let [step] = strided::Walk::new(&self.shape, [&self.strides()]).inner_strides();
-        if step > 1 {
+        if strided::reads_across_rows(&self.shape, &self.strides()) {
             return self.contiguous().map(f);
         }
         let data = simd::dispatch(
@@ -69,20 +68,23 @@ impl<T: Element> Tensor<T> {
             let data = simd::rows(other.as_slice(), self.as_slice(), |y, x| f(x, y));
             return Self::from_parts(data, out_shape);
         }
-        let sa = expand_strides(self.shape(), &self.strides(), &out_shape);
-        let sb = expand_strides(other.shape(), &other.strides(), &out_shape);
         // A full operand read across its storage's rows (a transpose, the
         // channels-last output of a convolution seen as NCHW): walking it
         // reads one cache line per element. Its transposing copy reads each
         // line once, and the op then walks rows.
-        let walk = strided::Walk::new(&out_shape, [&sa, &sb]);
-        let [ia, ib] = walk.inner_strides();
-        if ia > 1 && self.shape() == out_shape.as_slice() {
+        let across = |t: &Self, dense: bool| {
+            !dense
+                && t.shape() == out_shape.as_slice()
+                && strided::reads_across_rows(t.shape(), &t.strides())
+        };
+        if across(self, dense_a) {
             return self.contiguous().zip_map(other, op, f);
         }
-        if ib > 1 && other.shape() == out_shape.as_slice() {
+        if across(other, dense_b) {
             return self.zip_map(&other.contiguous(), op, f);
         }
+        let sa = expand_strides(self.shape(), &self.strides(), &out_shape);
+        let sb = expand_strides(other.shape(), &other.strides(), &out_shape);
         let data = simd::dispatch(
             #[inline(always)]
             || {

@@ -100,17 +100,7 @@ impl<T: Copy> Tensor<T> {
     /// assert!(p.shares_storage(&a));
     /// ```
     pub fn permute(&self, dims: &[usize]) -> Self {
-        let mut seen = vec![false; self.ndim()];
-        let ok = dims.len() == self.ndim()
-            && dims
-                .iter()
-                .all(|&d| d < seen.len() && !std::mem::replace(&mut seen[d], true));
-        assert!(
-            ok,
-            "permute: {dims:?} is not a permutation of the dimensions of shape {:?}",
-            self.shape()
-        );
-        let shape = dims.iter().map(|&d| self.shape[d]).collect();
+        let shape = crate::shape::permuted(self.shape(), dims);
         let own = self.strides();
         let strides = dims.iter().map(|&d| own[d]).collect();
         self.view(shape, strides, self.offset())

@@ -103,6 +103,17 @@ impl<const N: usize> Walk<N> {
     }
 }
 
+/// Whether walking a view of `shape` with `strides` reads across its
+/// storage's rows (a transpose, or a batch of them): its inner rows step
+/// over the storage while its last outer dimension is the storage's
+/// contiguous one. [`copy_strided`] copies such a view by register blocks,
+/// so a kernel is better off reading that copy than walking the view.
+pub(crate) fn reads_across_rows(shape: &[usize], strides: &[usize]) -> bool {
+    let walk = Walk::new(shape, [strides]);
+    let [step] = walk.inner_strides();
+    matches!(walk.outer.last(), Some(&(rows, [1])) if step > 1 && rows > 1)
+}
+
 /// The elements of the view (`src`, `offset`, `strides`) of shape `shape`,
 /// copied into a fresh row-major buffer.
 #[inline(always)]
@@ -114,10 +125,8 @@ pub(crate) fn copy_strided<T: Copy>(
 ) -> Vec<T> {
     let walk = Walk::new(shape, [strides]);
     let (inner, [step]) = (walk.inner(), walk.inner_strides());
-    if let Some(&(rows, [1])) = walk.outer.last() {
-        if step > 1 && rows > 1 {
-            return copy_transposed(src, offset, &walk);
-        }
+    if reads_across_rows(shape, strides) {
+        return copy_transposed(src, offset, &walk);
     }
     let mut out = Vec::with_capacity(numel(shape));
     walk.for_each_row(

@@ -6,12 +6,13 @@
 //! layout copy is a transpose (`copy_transposed`): a permuted image, the
 //! channels-last output of a convolution seen as NCHW.
 
+use std::any::type_name;
 use std::mem::{size_of, MaybeUninit};
 
 /// `dst[r * dst_stride + c] = src[r + c * src_stride]` for `r < rows`,
 /// `c < cols`: `src` holds `cols` rows of `rows` elements, `src_stride`
-/// apart, and `dst` receives their transpose. Panics (through slice
-/// indexing) when either slice is too short.
+/// apart, and `dst` receives their transpose. Panics when either slice is
+/// too short.
 pub(crate) fn transpose<T: Copy>(
     src: &[T],
     src_stride: usize,
@@ -23,8 +24,19 @@ pub(crate) fn transpose<T: Copy>(
         return;
     }
     // the last element each side touches, checked once for the unchecked blocks
-    assert!(src.len() > rows - 1 + (cols - 1) * src_stride);
-    assert!(dst.len() > (rows - 1) * dst_stride + cols - 1);
+    let last = |stride: usize, inner: usize, outer: usize| {
+        (outer - 1)
+            .checked_mul(stride)
+            .and_then(|at| at.checked_add(inner - 1))
+    };
+    assert!(
+        last(src_stride, rows, cols).is_some_and(|at| at < src.len())
+            && last(dst_stride, cols, rows).is_some_and(|at| at < dst.len()),
+        "transpose: {rows}x{cols} with strides {src_stride} and {dst_stride} does not fit \
+         slices of {} and {}",
+        src.len(),
+        dst.len()
+    );
     let block = blocks::<T>();
     let (full_rows, full_cols) = match block {
         Some(b) => (rows / b * b, cols / b * b),
@@ -51,29 +63,32 @@ pub(crate) fn transpose<T: Copy>(
     }
 }
 
-/// The block side for `T` when the CPU can transpose it in registers.
+/// The block side for `T` when the CPU can transpose it in registers:
+/// `f32` and `f64` only, as their loads are of initialised floats (a
+/// padded type of the same size would load uninitialised bytes). The
+/// primitive types' names are `f32` and `f64` (any other type's name has
+/// its path); were that to change, every type takes the element path.
 fn blocks<T>() -> Option<usize> {
     #[cfg(target_arch = "x86_64")]
     if is_x86_feature_detected!("avx") {
-        return match size_of::<T>() {
-            4 => Some(8),
-            8 => Some(4),
+        return match (type_name::<T>(), size_of::<T>()) {
+            ("f32", 4) => Some(8),
+            ("f64", 8) => Some(4),
             _ => None,
         };
     }
     None
 }
 
-/// One block, `size_of::<T>()` 4 (8 x 8) or 8 (4 x 4); strides in elements.
+/// One block, `T` `f32` (8 x 8) or `f64` (4 x 4); strides in elements.
 ///
 /// # Safety
-/// The CPU has AVX, `T` is 4 or 8 bytes, and the block's rows are inside
+/// The CPU has AVX, `T` is `f32` or `f64`, and the block's rows are inside
 /// the allocations behind `src` and `dst`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx")]
 unsafe fn transpose_block<T>(src: *const T, ss: usize, dst: *mut T, ds: usize) {
     use std::arch::x86_64::*;
-    // Shuffles move bits: any 4- or 8-byte Copy type transposes as f32 or f64.
     if size_of::<T>() == 4 {
         let (s, d) = (src.cast::<f32>(), dst.cast::<f32>());
         let r: [__m256; 8] = std::array::from_fn(|i| _mm256_loadu_ps(s.add(i * ss)));
@@ -175,7 +190,21 @@ mod tests {
         check(|i| i as f32 * 0.5);
         check(|i| i as f64 * 0.25);
         // bits move unchanged, NaN payloads included
-        check(|i| f32::from_bits(0x7fc0_0000 | (i as u32 & 0xffff)).to_bits());
+        let nan = |i: usize| f32::from_bits(0x7fc0_0000 | (i as u32 & 0xffff));
+        let src: Vec<f32> = (0..64).map(nan).collect();
+        let mut dst = vec![MaybeUninit::new(0.0_f32); 64];
+        transpose(&src, 8, (8, 8), &mut dst, 8);
+        for r in 0..8 {
+            for c in 0..8 {
+                // SAFETY: every element was written
+                let got = unsafe { dst[r * 8 + c].assume_init() };
+                assert_eq!(got.to_bits(), src[r + c * 8].to_bits());
+            }
+        }
+        assert_eq!(blocks::<f32>().is_some(), blocks::<f64>().is_some());
+        assert_eq!(blocks::<u32>(), None, "only floats take the register path");
+        // other types take the element-by-element path
         check(|i| i as u16);
+        check(|i| (i as u8, i as u16));
     }
 }
