@@ -1,9 +1,9 @@
 //! The models the examples train: the MLP of every dataset, or a small
 //! convolutional network for the 8x8 digits.
 
-use curvature::autograd::{seeded_rng, ConvOptions, Element, Parameters, Tensor, Var};
+use curvature::autograd::{seeded_rng, ConvOptions, Parameters};
 use curvature::nn::data::Dataset;
-use curvature::nn::{BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, Module, Relu, Sequential};
+use curvature::nn::{BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, Relu, Sequential, Unflatten};
 
 use super::data::{DatasetName, Recipe};
 use super::fit;
@@ -30,48 +30,6 @@ impl std::fmt::Display for ModelKind {
     }
 }
 
-/// Rows of `channels * height * width` features as images
-/// `[N, channels, height, width]` (PyTorch's `nn.Unflatten(1, (c, h, w))`),
-/// so a CNN trains on a dataset of feature rows. No parameters.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Images {
-    pub channels: usize,
-    pub height: usize,
-    pub width: usize,
-}
-
-impl<T: Element> Parameters<T> for Images {
-    fn parameters(&self) -> Vec<&Tensor<T>> {
-        Vec::new()
-    }
-
-    fn parameters_mut(&mut self) -> Vec<&mut Tensor<T>> {
-        Vec::new()
-    }
-}
-
-impl<T: Element> Module<T> for Images {
-    fn forward(&self, params: &[Var<T>], x: &Var<T>) -> Var<T> {
-        assert!(
-            params.is_empty(),
-            "Images: no parameters, got {}",
-            params.len()
-        );
-        let s = x.shape();
-        let (c, h, w) = (self.channels, self.height, self.width);
-        assert!(
-            s.len() == 2 && s[1] == c * h * w,
-            "Images: expects rows of {c} x {h} x {w} = {} features, got shape {s:?}",
-            c * h * w
-        );
-        x.reshape(&[s[0], c, h, w])
-    }
-
-    fn num_parameter_tensors(&self) -> usize {
-        0
-    }
-}
-
 /// The digits CNN in words, for the log.
 pub const DIGITS_CNN: &str =
     "1x8x8 -> conv3x3(16) bn relu -> conv3x3(32) bn relu -> maxpool2 -> linear(512 -> 10)";
@@ -88,11 +46,7 @@ pub fn digits_cnn(seed: u64, classes: usize) -> Sequential<f32> {
     };
     let (c1, c2) = (16, 32);
     Sequential::new()
-        .add(Images {
-            channels: 1,
-            height: 8,
-            width: 8,
-        })
+        .add(Unflatten::new(1, &[1, 8, 8]))
         .add(Conv2d::new(1, c1, (3, 3), pad, &mut rng).expect("valid sizes"))
         .add(BatchNorm2d::new(c1).expect("positive channels"))
         .add(Relu)

@@ -77,7 +77,7 @@ pub use loss::{
 pub use mlp::{LayerSizesError, Mlp};
 pub use module::Module;
 pub use norm::BatchNorm2d;
-pub use pool::{AdaptiveAvgPool2d, AvgPool2d, Flatten, MaxPool2d};
+pub use pool::{AdaptiveAvgPool2d, AvgPool2d, Flatten, MaxPool2d, Unflatten};
 pub use sequential::Sequential;
 pub use transformer::{
     Embedding, Gpt, GptConfig, GptError, KvCache, LayerNorm, MultiHeadSelfAttention,

@@ -1,6 +1,6 @@
 //! Pooling and flattening modules, without parameters: PyTorch's
-//! `nn.MaxPool2d`, `nn.AvgPool2d`, `nn.AdaptiveAvgPool2d((1, 1))` and
-//! `nn.Flatten`, over `[N, C, H, W]` inputs.
+//! `nn.MaxPool2d`, `nn.AvgPool2d`, `nn.AdaptiveAvgPool2d((1, 1))`,
+//! `nn.Flatten` and `nn.Unflatten`, over `[N, C, H, W]` inputs.
 
 use curvature_autograd::{Element, Parameters, Tensor, Var};
 
@@ -121,11 +121,76 @@ impl Default for Flatten {
 
 parameter_free!(Flatten, |flatten, x| x.flatten_from(flatten.start_dim));
 
+/// Splits dimension `dim` into `sizes` (PyTorch's `nn.Unflatten`): rows of
+/// 64 features become `[N, 1, 8, 8]` images with `Unflatten::new(1, &[1,
+/// 8, 8])`, so a CNN trains on a dataset of feature rows. Panics, naming
+/// the shapes, when the dimension does not hold `sizes`' product.
+///
+/// ```
+/// use curvature_autograd::Tensor;
+/// use curvature_nn::{Module, Unflatten};
+/// let rows = Tensor::<f64>::zeros(&[5, 12]);
+/// assert_eq!(Unflatten::new(1, &[3, 2, 2]).predict(&rows).shape(), &[5, 3, 2, 2]);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unflatten {
+    /// The dimension split.
+    pub dim: usize,
+    /// What it becomes.
+    pub sizes: Vec<usize>,
+}
+
+impl Unflatten {
+    /// Splits dimension `dim` into `sizes`.
+    pub fn new(dim: usize, sizes: &[usize]) -> Self {
+        Self {
+            dim,
+            sizes: sizes.to_vec(),
+        }
+    }
+
+    fn apply<T: Element>(&self, x: &Var<T>) -> Var<T> {
+        let s = x.shape();
+        let held: usize = self.sizes.iter().product();
+        assert!(
+            self.dim < s.len() && s[self.dim] == held,
+            "Unflatten: dimension {} of the input of shape {s:?} must hold {:?} ({held} elements)",
+            self.dim,
+            self.sizes
+        );
+        let mut shape = s[..self.dim].to_vec();
+        shape.extend_from_slice(&self.sizes);
+        shape.extend_from_slice(&s[self.dim + 1..]);
+        x.reshape(&shape)
+    }
+}
+
+parameter_free!(Unflatten, |unflatten, x| unflatten.apply(x));
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::{Conv2d, Linear, Sequential, Tanh};
     use curvature_autograd::{seeded_rng, ConvOptions, Tape};
+
+    #[test]
+    fn unflatten_splits_one_dimension_and_flatten_undoes_it() {
+        let x = Tensor::from_vec((0..24).map(f64::from).collect(), &[2, 12]);
+        let images = Unflatten::new(1, &[3, 2, 2]).predict(&x);
+        assert_eq!(images.shape(), &[2, 3, 2, 2]);
+        assert_eq!(images.get(&[1, 2, 0, 1]), 21.0);
+        assert_eq!(Flatten::default().predict(&images), x);
+        let last = Unflatten::new(0, &[1, 2]).predict(&x);
+        assert_eq!(last.shape(), &[1, 2, 12]);
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "Unflatten: dimension 1 of the input of shape [2, 12] must hold [1, 8, 8] (64 elements)"
+    )]
+    fn unflatten_names_a_dimension_that_does_not_hold_the_sizes() {
+        let _ = Unflatten::new(1, &[1, 8, 8]).predict(&Tensor::<f64>::zeros(&[2, 12]));
+    }
 
     #[test]
     fn a_small_cnn_is_a_sequential_with_pytorch_names_and_shapes() {
