@@ -136,6 +136,16 @@ pub(crate) fn without_dim(shape: &[usize], dim: usize) -> Shape {
         .collect()
 }
 
+/// Panics, naming both shapes, unless `to` has as many elements as `from`.
+pub(crate) fn check_reshape(from: &[usize], to: &[usize]) {
+    let n = numel(from);
+    assert_eq!(
+        numel(to),
+        n,
+        "reshape: cannot reshape a tensor of shape {from:?} ({n} elements) to {to:?}"
+    );
+}
+
 /// `shape` permuted: dimension `i` of the result is `shape[dims[i]]`.
 /// Panics when `dims` is not a permutation of `0..shape.len()`.
 pub(crate) fn permuted(shape: &[usize], dims: &[usize]) -> Shape {

@@ -77,13 +77,7 @@ impl<T: Element> Var<T> {
         if self.shape().as_slice() == shape {
             return self.clone();
         }
-        let numel = self.numel();
-        assert_eq!(
-            shape.iter().product::<usize>(),
-            numel,
-            "reshape: cannot reshape a tensor of shape {:?} ({numel} elements) to {shape:?}",
-            self.shape(),
-        );
+        crate::shape::check_reshape(&self.shape(), shape);
         let to = crate::Shape::from_slice(shape);
         let view = to.clone();
         self.record_view(Op::Layout(Layout::Reshape {}), to, move |x| {

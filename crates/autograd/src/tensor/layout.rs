@@ -31,13 +31,7 @@ impl<T: Copy> Tensor<T> {
     /// assert_eq!(t.to_vec(), vec![0.0, 3.0, 1.0, 4.0, 2.0, 5.0]);
     /// ```
     pub fn reshape(&self, shape: &[usize]) -> Self {
-        assert_eq!(
-            numel(shape),
-            self.numel(),
-            "reshape: cannot reshape a tensor of shape {:?} ({} elements) to {shape:?}",
-            self.shape(),
-            self.numel()
-        );
+        crate::shape::check_reshape(self.shape(), shape);
         let shape = Shape::from_slice(shape);
         let strides = if self.is_contiguous() {
             Some(crate::shape::contiguous_strides(&shape))
