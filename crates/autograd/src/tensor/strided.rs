@@ -109,9 +109,15 @@ impl<const N: usize> Walk<N> {
 /// contiguous one. [`copy_strided`] copies such a view by register blocks,
 /// so a kernel is better off reading that copy than walking the view.
 pub(crate) fn reads_across_rows(shape: &[usize], strides: &[usize]) -> bool {
-    let walk = Walk::new(shape, [strides]);
-    let [step] = walk.inner_strides();
-    matches!(walk.outer.last(), Some(&(rows, [1])) if step > 1 && rows > 1)
+    Walk::new(shape, [strides]).across_rows()
+}
+
+impl Walk<1> {
+    /// [`reads_across_rows`] of the view this walk plans.
+    fn across_rows(&self) -> bool {
+        let [step] = self.inner_strides;
+        matches!(self.outer.last(), Some(&(rows, [1])) if step > 1 && rows > 1)
+    }
 }
 
 /// The elements of the view (`src`, `offset`, `strides`) of shape `shape`,
@@ -125,7 +131,7 @@ pub(crate) fn copy_strided<T: Copy>(
 ) -> Vec<T> {
     let walk = Walk::new(shape, [strides]);
     let (inner, [step]) = (walk.inner(), walk.inner_strides());
-    if reads_across_rows(shape, strides) {
+    if walk.across_rows() {
         return copy_transposed(src, offset, &walk);
     }
     let mut out = Vec::with_capacity(numel(shape));
